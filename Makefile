@@ -1,0 +1,88 @@
+# Wild Rydes fan-out: the one interface for setup, tests and deploys. `make` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+SERVICES := management notification accounting extraordinary
+# Where deploys go: aws (your configured profile/region) or local (localcloud on this machine).
+TARGET ?= aws
+TARGETS := aws local
+# Stack names are $(STACK_PREFIX)-platform, $(STACK_PREFIX)-<service>: change it for a second environment.
+STACK_PREFIX ?= wild-rydes
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt 2>/dev/null | cksum | cut -d' ' -f1)
+STACKS := $(PY) -m scripts.stacks --target $(TARGET) --prefix $(STACK_PREFIX)
+
+# Refuse a missing or unknown SERVICE / TARGET before anything touches AWS.
+define require_service
+	@if [ -z "$(SERVICE)" ] || [ -z "$(filter $(SERVICE),$(SERVICES))" ] || [ "$(words $(SERVICE))" != 1 ]; then \
+	  echo "error: SERVICE='$(SERVICE)' is not a service. Use SERVICE=<name> with one of: $(SERVICES)" >&2; exit 2; fi
+endef
+define require_target
+	@if [ -z "$(filter $(TARGET),$(TARGETS))" ] || [ "$(words $(TARGET))" != 1 ]; then \
+	  echo "error: TARGET='$(TARGET)' is not a target. Use one of: $(TARGETS)" >&2; exit 2; fi
+endef
+
+.PHONY: help
+help: ## List the targets
+	@echo "Usage: make <target> [SERVICE=<$(subst $() ,|,$(SERVICES))>] [TARGET=aws|local]"
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+.PHONY: setup
+setup: $(STAMP) ## Create .venv with the pinned toolchain and install the git hook (no-op when current)
+
+$(STAMP): requirements-dev.txt
+	@command -v python3.11 >/dev/null || { echo "error: python3.11 not found (pyenv install 3.11)" >&2; exit 1; }
+	@test -x $(PY) || python3.11 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@if [ -d .git ]; then $(VENV)/bin/pre-commit install --install-hooks >/dev/null; fi
+	@rm -f $(VENV)/.installed-*; touch $@
+
+.PHONY: lint
+lint: setup ## Run every pre-commit check over all files (ruff, cfn-lint, YAML, whitespace)
+	$(VENV)/bin/pre-commit run --all-files --show-diff-on-failure
+
+.PHONY: test
+test: lint ## Lint, then every test suite (unit, templates, localcloud, end-to-end)
+	$(VENV)/bin/pytest -q
+
+.PHONY: test-service
+test-service: setup ## Tests of one stack: make test-service SERVICE=accounting
+	$(require_service)
+	$(VENV)/bin/pytest -q services/$(SERVICE)/tests
+
+.PHONY: deploy-platform
+deploy-platform: setup ## sam build + deploy the platform stack (topic, key, exports)
+	$(require_target)
+	$(STACKS) deploy platform
+
+.PHONY: deploy
+deploy: ## sam build + deploy one service: make deploy SERVICE=accounting
+	$(require_service)
+	$(require_target)
+	@$(MAKE) --no-print-directory setup
+	$(STACKS) deploy $(SERVICE)
+
+.PHONY: deploy-all
+deploy-all: setup ## Deploy the platform, then the four services
+	$(require_target)
+	$(STACKS) deploy platform $(SERVICES)
+
+.PHONY: destroy
+destroy: ## Delete one service stack: make destroy SERVICE=accounting
+	$(require_service)
+	$(require_target)
+	@$(MAKE) --no-print-directory setup
+	$(STACKS) destroy $(SERVICE)
+
+.PHONY: destroy-platform
+destroy-platform: setup ## Delete the platform stack (refused while a service still imports it)
+	$(require_target)
+	$(STACKS) destroy platform
+
+.PHONY: destroy-all
+destroy-all: setup ## Delete the four services, then the platform
+	$(require_target)
+	$(STACKS) destroy $(SERVICES) platform

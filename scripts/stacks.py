@@ -1,0 +1,189 @@
+"""Build, deploy and delete the project's stacks with the real SAM CLI.
+
+`make deploy*` / `make destroy*` call this module so the rules live in one tested place:
+which folder holds which stack, the python3.13 that `sam build` needs, the platform
+parameter every service takes, and the refusal to delete a platform that is still imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("management", "notification", "accounting", "extraordinary")
+PLATFORM = "platform"
+PLATFORM_EXPORTS = ("TopicArn", "TopicName", "KeyArn")
+# Stack names allow letters, digits and hyphens; keep room for "-extraordinary" and the
+# names CloudFormation derives from the stack name (topic, roles: 64 characters at most).
+PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
+
+
+class StackError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str  # platform or a service name
+    prefix: str
+
+    @property
+    def stack_name(self) -> str:
+        return f"{self.prefix}-{self.name}"
+
+    @property
+    def folder(self) -> Path:
+        return REPO_ROOT / (PLATFORM if self.name == PLATFORM else f"services/{self.name}")
+
+    @property
+    def parameter_overrides(self) -> list[str]:
+        if self.name == PLATFORM:
+            return [f"ProjectName={self.prefix}"]
+        return [f"PlatformStackName={self.prefix}-{PLATFORM}"]
+
+
+def parse_stack(name: str, prefix: str) -> Stack:
+    if name != PLATFORM and name not in SERVICES:
+        valid = ", ".join((PLATFORM, *SERVICES))
+        raise StackError(f"unknown stack '{name}': use one of {valid}")
+    return Stack(name, prefix)
+
+
+def stack_prefix(value: str) -> str:
+    if not PREFIX_PATTERN.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not a valid STACK_PREFIX: 2-31 lowercase letters, digits or hyphens, "
+            "starting with a letter"
+        )
+    return value
+
+
+def find_python313(environ: Mapping[str, str] = os.environ) -> Path:
+    """Return a directory holding a real python3.13 binary for `sam build`.
+
+    SAM validates the runtime by running `python3.13` from PATH; pyenv's shim fails that check
+    unless 3.13 is the active version, so prefer a real binary and look inside pyenv's versions.
+    """
+    on_path = shutil.which("python3.13", path=environ.get("PATH"))
+    if on_path and "/shims/" not in on_path:
+        return Path(on_path).parent
+    pyenv_root = environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    candidates = sorted(glob.glob(f"{pyenv_root}/versions/3.13.*/bin/python3.13"))
+    if candidates:
+        return Path(candidates[-1]).parent
+    raise StackError(
+        "sam build needs python3.13 (the Lambda runtime) and none was found. Install one, e.g. "
+        "`pyenv install 3.13` or your OS package `python3.13`, then run the command again."
+    )
+
+
+def target_environment(target: str) -> dict[str, str]:
+    """The environment for SAM: AWS as configured, or pointed at localcloud."""
+    env = dict(os.environ)
+    env.setdefault("SAM_CLI_TELEMETRY", "0")
+    if target == "local":
+        from localcloud.env import local_env
+
+        env.update(local_env(int(os.environ.get("LOCALCLOUD_PORT", "4566"))))
+    return env
+
+
+def run(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
+    print(f"+ ({cwd.relative_to(REPO_ROOT)}) {' '.join(command)}", flush=True)
+    completed = subprocess.run(command, cwd=cwd, env=env, check=False)
+    if completed.returncode != 0:
+        raise StackError(f"`{' '.join(command[:2])}` failed with exit code {completed.returncode}")
+
+
+def sam() -> str:
+    return str(Path(sys.executable).parent / "sam")
+
+
+def deploy(stack: Stack, env: Mapping[str, str]) -> None:
+    build_env = dict(env)
+    build_env["PATH"] = f"{find_python313(env)}{os.pathsep}{env.get('PATH', '')}"
+    run([sam(), "build", "--cached", "--parallel"], stack.folder, build_env)
+    run(
+        [
+            sam(),
+            "deploy",
+            "--stack-name",
+            stack.stack_name,
+            "--parameter-overrides",
+            *stack.parameter_overrides,
+            "--no-confirm-changeset",
+            "--no-fail-on-empty-changeset",
+        ],
+        stack.folder,
+        build_env,
+    )
+
+
+def importers_of_platform(stack: Stack, env: Mapping[str, str]) -> dict[str, list[str]]:
+    """Map each platform export that some stack imports to the importing stacks."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    cloudformation = boto3.client(
+        "cloudformation",
+        endpoint_url=env.get("AWS_ENDPOINT_URL"),
+        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+    )
+    importers: dict[str, list[str]] = {}
+    for export in PLATFORM_EXPORTS:
+        export_name = f"{stack.stack_name}-{export}"
+        try:
+            pages = cloudformation.get_paginator("list_imports").paginate(ExportName=export_name)
+            names = [name for page in pages for name in page.get("Imports", [])]
+        except ClientError as error:
+            # "is not imported by any stack" and "does not exist" both mean: nothing depends on it.
+            if error.response["Error"]["Code"] == "ValidationError":
+                continue
+            raise
+        if names:
+            importers[export_name] = names
+    return importers
+
+
+def destroy(stack: Stack, env: Mapping[str, str]) -> None:
+    if stack.name == PLATFORM:
+        importers = importers_of_platform(stack, env)
+        if importers:
+            users = sorted({name for names in importers.values() for name in names})
+            raise StackError(
+                f"refusing to delete {stack.stack_name}: its exports are still imported by "
+                f"{', '.join(users)}. Delete those first (make destroy SERVICE=<name>, or "
+                "make destroy-all)."
+            )
+    run([sam(), "delete", "--stack-name", stack.stack_name, "--no-prompts"], stack.folder, env)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.stacks", description=__doc__)
+    parser.add_argument("--target", choices=("aws", "local"), default="aws")
+    parser.add_argument("--prefix", type=stack_prefix, default="wild-rydes")
+    parser.add_argument("action", choices=("deploy", "destroy"))
+    parser.add_argument("stacks", nargs="+", metavar="stack")
+    args = parser.parse_args(argv)
+    try:
+        stacks = [parse_stack(name, args.prefix) for name in args.stacks]
+        env = target_environment(args.target)
+        for stack in stacks:
+            (deploy if args.action == "deploy" else destroy)(stack, env)
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The Makefile is the project's interface: its input checks run before anything touches AWS."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ["management", "notification", "accounting", "extraordinary"]
+
+
+def make(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def declared_targets() -> set[str]:
+    text = (REPO_ROOT / "Makefile").read_text()
+    phony = re.findall(r"^\.PHONY:\s*(.+)$", text, flags=re.MULTILINE)
+    return {target for line in phony for target in line.split()}
+
+
+def test_help_is_the_default_and_lists_every_target() -> None:
+    result = make()
+    assert result.returncode == 0, result.stderr
+    listed = {line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")}
+    assert listed == declared_targets()
+
+
+@pytest.mark.parametrize("target", ["deploy", "destroy", "test-service"])
+@pytest.mark.parametrize("service", ["nope", "", "platform", "accounting notification"])
+def test_a_bad_service_is_refused_with_the_valid_names(target: str, service: str) -> None:
+    result = make(target, f"SERVICE={service}")
+    assert result.returncode != 0
+    assert f"SERVICE='{service}' is not a service" in result.stderr
+    for name in SERVICES:
+        assert name in result.stderr
+    # Nothing ran: no sam, no install, no AWS call.
+    assert "sam" not in result.stdout
+
+
+@pytest.mark.parametrize("target", ["deploy-platform", "deploy-all", "destroy-all"])
+def test_an_unknown_target_environment_is_refused(target: str) -> None:
+    result = make(target, "TARGET=production")
+    assert result.returncode != 0
+    assert "TARGET='production' is not a target. Use one of: aws local" in result.stderr

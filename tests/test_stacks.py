@@ -1,0 +1,61 @@
+"""scripts/stacks.py: the rules behind `make deploy*` and `make destroy*`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scripts import stacks
+
+
+def test_every_stack_maps_to_its_folder_and_platform_parameter() -> None:
+    platform = stacks.parse_stack("platform", "wild-rydes")
+    assert platform.stack_name == "wild-rydes-platform"
+    assert (platform.folder / "template.yaml").is_file()
+    service = stacks.parse_stack("accounting", "staging")
+    assert service.stack_name == "staging-accounting"
+    assert service.folder == stacks.REPO_ROOT / "services/accounting"
+    assert service.parameter_overrides == ["PlatformStackName=staging-platform"]
+
+
+def test_an_unknown_stack_names_the_valid_ones() -> None:
+    with pytest.raises(stacks.StackError, match=r"unknown stack 'billing'.*platform, management"):
+        stacks.parse_stack("billing", "wild-rydes")
+
+
+@pytest.mark.parametrize("prefix", ["", "x", "Wild", "wild_rydes", "9lives", "a" * 32, "a b"])
+def test_a_bad_prefix_is_refused_before_anything_runs(
+    prefix: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        stacks.main(["--prefix", prefix, "deploy", "platform"])
+    assert exit_info.value.code == 2
+    assert "is not a valid STACK_PREFIX" in capsys.readouterr().err
+
+
+def _fake_python(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    binary = folder / "python3.13"
+    binary.write_text("#!/bin/sh\n")
+    binary.chmod(0o755)
+    return binary
+
+
+def test_python313_prefers_a_real_binary_on_path(tmp_path: Path) -> None:
+    real = _fake_python(tmp_path / "usr/bin")
+    found = stacks.find_python313({"PATH": str(real.parent), "PYENV_ROOT": str(tmp_path / "x")})
+    assert found == real.parent
+
+
+def test_python313_skips_the_pyenv_shim_for_the_newest_pyenv_version(tmp_path: Path) -> None:
+    shim = _fake_python(tmp_path / "pyenv/shims")
+    _fake_python(tmp_path / "pyenv/versions/3.13.0/bin")
+    newest = _fake_python(tmp_path / "pyenv/versions/3.13.9/bin")
+    environ = {"PATH": str(shim.parent), "PYENV_ROOT": str(tmp_path / "pyenv")}
+    assert stacks.find_python313(environ) == newest.parent
+
+
+def test_no_python313_says_how_to_get_one(tmp_path: Path) -> None:
+    with pytest.raises(stacks.StackError, match=r"pyenv install 3\.13"):
+        stacks.find_python313({"PATH": str(tmp_path), "PYENV_ROOT": str(tmp_path)})
