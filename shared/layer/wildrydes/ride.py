@@ -1,0 +1,111 @@
+"""The ride: what a client submits, what the Rides table stores, what the topic carries.
+
+Numbers are Decimals end to end: DynamoDB stores them exactly, and SNS numeric filtering only
+accepts values with |x| <= 1e9 and at most 5 decimal places, so anything else is rejected here,
+at the door, rather than failing publication later.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_serializer,
+)
+
+# The limits of SNS numeric attribute matching (see the SNS filter policy documentation).
+SNS_NUMBER_LIMIT = 1_000_000_000  # an int so error messages read "1000000000"
+SNS_NUMBER_DECIMAL_PLACES = 5
+
+
+def _number_only(value: Any) -> Any:
+    """Accept JSON numbers only: no booleans (a bool is an int in Python), no numeric strings."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError("must be a number")
+    if isinstance(value, float):
+        # str() keeps the decimal the client wrote instead of the binary float's expansion.
+        return Decimal(str(value))
+    return value
+
+
+RideNumber = Annotated[
+    Decimal,
+    BeforeValidator(_number_only),
+    Field(
+        ge=0,
+        le=SNS_NUMBER_LIMIT,
+        decimal_places=SNS_NUMBER_DECIMAL_PLACES,
+        allow_inf_nan=False,
+    ),
+]
+Place = Annotated[
+    str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=100)
+]
+CustomerId = Annotated[
+    str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=64)
+]
+
+
+class RideRequest(BaseModel):
+    """The body of POST /submit-ride-completion. Unknown fields are rejected, not dropped, so a
+    client's typo ("fair") is an error instead of a silently missing value."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    from_: Place = Field(alias="from", description="Where the ride started.")
+    to: Place = Field(description="Where the ride ended.")
+    duration: RideNumber = Field(description="Ride duration in minutes.")
+    distance: RideNumber = Field(description="Distance travelled in km.")
+    customer: CustomerId = Field(description="The customer's id.")
+    fare: RideNumber = Field(description="Fare charged, in the account currency.")
+
+
+class Ride(RideRequest):
+    """A stored ride: the request plus the id and submission time the service assigned."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+    submittedAt: datetime  # camelCase: the wire name of the contract
+
+    @classmethod
+    def from_request(cls, request: RideRequest, now: datetime | None = None) -> Ride:
+        submitted = now or datetime.now(UTC)
+        return cls(
+            **request.model_dump(by_alias=True),
+            id=uuid.uuid4().hex,
+            # Milliseconds, as the wire format carries, so a parsed ride equals the stored one.
+            submittedAt=submitted.replace(microsecond=submitted.microsecond // 1000 * 1000),
+        )
+
+    @field_serializer("submittedAt")
+    def _iso_utc(self, value: datetime) -> str:
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def to_item(self) -> dict[str, Any]:
+        """The DynamoDB item: Decimals kept exact."""
+        return self.model_dump(by_alias=True)
+
+    def to_document(self) -> dict[str, Any]:
+        """The JSON document clients and consumers see: numbers as JSON numbers."""
+        return {key: _json_number(value) for key, value in self.to_item().items()}
+
+
+def _json_number(value: Any) -> Any:
+    if not isinstance(value, Decimal):
+        return value
+    if value == value.to_integral_value():
+        return int(value)
+    # Within the SNS limits (<= 15 significant digits) a float's shortest repr is exact.
+    return float(value)
+
+
+def decimal_text(value: Decimal) -> str:
+    """The plain decimal string SNS expects in a Number attribute: 600, 256.5 (never 6E+2)."""
+    return format(value.normalize(), "f")
