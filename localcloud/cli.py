@@ -1,0 +1,166 @@
+"""`python -m localcloud up|down|status|logs|env`: run the Docker-free local AWS.
+
+`up` starts localcloud in the background (a detached process group that `down` stops whole),
+`serve` is that background process itself, and the other commands read its state folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+
+from localcloud import state
+
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+
+
+def say(message: str) -> None:
+    print(f"localcloud: {message}", flush=True)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def up(port: int, apigw_port: int) -> int:
+    running = state.read()
+    if running:
+        say(f"already running (pid {running.pid}) at {running.endpoint_url}")
+        return 0
+    for name, number in (("AWS API", port), ("API Gateway", apigw_port)):
+        if not port_is_free(number):
+            say(
+                f"error: port {number} ({name}) is already in use on 127.0.0.1. Stop what uses "
+                "it or choose other ports: LOCALCLOUD_PORT=... LOCALCLOUD_APIGW_PORT=..."
+            )
+            return 1
+    state.home().mkdir(parents=True, exist_ok=True)
+    say(f"starting on 127.0.0.1:{port} (AWS API) and :{apigw_port} (API Gateway)")
+    with state.log_file().open("ab") as log:
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "localcloud",
+                "serve",
+                "--port",
+                str(port),
+                "--apigw-port",
+                str(apigw_port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so `down` stops workers too
+        )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            say(f"error: localcloud exited with code {child.returncode}; its log:")
+            print(tail(state.log_file()), file=sys.stderr)
+            return 1
+        running = state.read()
+        if running and running.pid == child.pid:
+            say(f"ready (pid {child.pid}); log: {state.log_file()}")
+            return 0
+        time.sleep(0.2)
+    state.stop_process_group(child.pid)
+    say(f"error: not ready after {START_TIMEOUT_S:.0f} s; see {state.log_file()}")
+    return 1
+
+
+def down() -> int:
+    recorded = state.recorded()
+    if recorded is None:
+        say("not running")
+        return 0
+    say(f"stopping pid {recorded.pid}")
+    state.stop_process_group(recorded.pid)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while time.monotonic() < deadline and process_exists(recorded.pid):
+        time.sleep(0.1)
+    if process_exists(recorded.pid):
+        os.killpg(recorded.pid, signal.SIGKILL)
+    state.clear()
+    say("stopped")
+    return 0
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie of an exited child still "exists"; reap it if it is ours.
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return finished == 0
+
+
+def tail(path: os.PathLike[str], lines: int = 40) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return "".join(handle.readlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def serve(port: int, apigw_port: int) -> int:
+    """The background process: the AWS API, the Lambda runtime and the API Gateway data plane."""
+    from localcloud.runtime import Runtime
+    from localcloud.server import start
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    cloud = start(port)
+    runtime = Runtime(
+        endpoint_url=cloud.endpoint_url, state_dir=state.home(), apigw_port=apigw_port
+    )
+    runtime.start()
+    state.write(state.Running(os.getpid(), port, apigw_port))
+    say(f"serving {cloud.endpoint_url}")
+    try:
+        stop.wait()
+    finally:
+        runtime.stop()
+        cloud.stop()
+        state.clear()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("up", "serve"):
+        command = commands.add_parser(name)
+        command.add_argument(
+            "--port", type=int, default=int(os.environ.get("LOCALCLOUD_PORT", state.DEFAULT_PORT))
+        )
+        command.add_argument(
+            "--apigw-port",
+            type=int,
+            default=int(os.environ.get("LOCALCLOUD_APIGW_PORT", state.DEFAULT_APIGW_PORT)),
+        )
+    commands.add_parser("down")
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        return up(args.port, args.apigw_port)
+    if args.command == "serve":
+        return serve(args.port, args.apigw_port)
+    return down()

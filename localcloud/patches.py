@@ -1,0 +1,706 @@
+"""Every change localcloud makes to moto, in one place.
+
+Pinned to moto 5.2.5. Each gap is closed by one function below (decorated with `@_patch`), whose
+docstring names the gap; `apply_all()` applies them all, idempotently. The replacements are
+recorded, so a test can switch one patch off (`disabled(name)`) and show that moto still has the
+gap: after a moto upgrade, `pytest localcloud/tests/test_patches.py` says which patches are still
+needed. New CloudFormation resource handlers live in `cfn_resources.py`; they do nothing until
+`add_missing_cfn_resources()` registers them here.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import moto.cloudformation.models as cfn_models
+import moto.cloudformation.parsing as cfn_parsing
+import moto.cloudformation.responses as cfn_responses
+import moto.cloudformation.utils as cfn_utils
+from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.cloudformation.exceptions import ValidationError
+from moto.sns.utils import FilterPolicyMatcher
+
+from localcloud import cfn_resources, sam_transform
+
+MOTO_VERSION = "5.2.5"
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Replacement:
+    owner: Any
+    attribute: str
+    original: Any
+    replacement: Any
+
+    def install(self) -> None:
+        setattr(self.owner, self.attribute, self.replacement)
+
+    def uninstall(self) -> None:
+        if self.original is _MISSING:
+            delattr(self.owner, self.attribute)
+        else:
+            setattr(self.owner, self.attribute, self.original)
+
+
+_MISSING = object()  # the patch added the attribute; undoing it removes it
+
+
+# patch name -> the attributes it replaced. Guarded by a lock: the server may start from a
+# fixture while another thread imports.
+_applied: dict[str, list[_Replacement]] = {}
+_registry: dict[str, Callable[[], None]] = {}
+_lock = threading.RLock()
+_collecting: list[_Replacement] | None = None
+
+
+def _replace(owner: Any, attribute: str, replacement: Any) -> Any:
+    """Swap `owner.attribute` for `replacement` and return the original.
+
+    Class attributes are read with `__dict__` so staticmethod/classmethod wrappers survive a
+    later restore unchanged."""
+    if _collecting is None:
+        raise RuntimeError("_replace() is only valid inside a @_patch function")
+    if isinstance(owner, type):
+        original = owner.__dict__.get(attribute, _MISSING)
+    else:
+        original = getattr(owner, attribute)
+    record = _Replacement(owner, attribute, original, replacement)
+    record.install()
+    _collecting.append(record)
+    return original
+
+
+def _patch(func: Callable[[], None]) -> Callable[[], None]:
+    """Register a patch; calling it applies it once (later calls are no-ops)."""
+
+    @functools.wraps(func)
+    def apply() -> None:
+        global _collecting
+        with _lock:
+            if func.__name__ in _applied:
+                return
+            _collecting = []
+            try:
+                func()
+                _applied[func.__name__] = _collecting
+            except BaseException:
+                for record in reversed(_collecting):
+                    record.uninstall()
+                raise
+            finally:
+                _collecting = None
+
+    _registry[func.__name__] = apply
+    return apply
+
+
+def apply_all() -> None:
+    """Apply every patch (safe to call many times)."""
+    for apply in _registry.values():
+        apply()
+
+
+def names() -> list[str]:
+    return list(_registry)
+
+
+def is_applied(name: str) -> bool:
+    return name in _applied
+
+
+@contextmanager
+def disabled(*patch_names: str) -> Iterator[None]:
+    """Temporarily restore moto's own behaviour for the named patches (tests use this to show
+    that the gap still exists upstream). Not for use while a server is handling requests."""
+    unknown = set(patch_names) - set(_registry)
+    if unknown:
+        raise KeyError(f"unknown patches: {sorted(unknown)}")
+    with _lock:
+        switched = [name for name in patch_names if name in _applied]
+        for name in switched:
+            for record in reversed(_applied[name]):
+                record.uninstall()
+        try:
+            yield
+        finally:
+            for name in switched:
+                for record in _applied[name]:
+                    record.install()
+
+
+def _region_of(arn: str) -> str:
+    return arn.split(":")[3]
+
+
+# --- a. SAM transform -------------------------------------------------------------------------
+
+
+@_patch
+def transform_sam_templates() -> None:
+    """Gap (moto 5.2.5): CloudFormation ignores `Transform: AWS::Serverless-2016-10-31`.
+
+    moto creates the stack CREATE_COMPLETE with none of the SAM resources in it. We expand SAM
+    templates with aws-sam-translator wherever moto turns template text into a dict: stacks
+    (create_stack/update_stack, TemplateBody or TemplateURL) and change sets (what `sam deploy`
+    uses). Stack.template keeps the text as submitted, like GetTemplate in AWS."""
+    stack_cls = cfn_models.Stack
+    change_set_cls = cfn_models.ChangeSet
+    original_stack_parse = stack_cls.__dict__["_parse_template"]
+    original_change_set_parse = change_set_cls.__dict__["_parse_template"]
+
+    def expand(template: dict[str, Any], parameters: dict[str, Any], region: str) -> Any:
+        try:
+            return sam_transform.expand(template, parameters or {}, region)
+        except Exception as error:  # translator errors become CloudFormation's error shape
+            raise ValidationError(
+                message=f"Transform {sam_transform.SAM_TRANSFORM} failed with: {error}"
+            ) from error
+
+    def stack_parse(self: Any) -> None:
+        original_stack_parse(self)
+        # Stack.__init__ parses before it stores region and parameters: fall back to the ARN.
+        region = getattr(self, "region_name", None) or _region_of(self.stack_id)
+        self.template_dict = expand(self.template_dict, getattr(self, "parameters", {}), region)
+
+    def change_set_parse(self: Any) -> None:
+        original_change_set_parse(self)
+        self.template_dict = expand(self.template_dict, self.parameters, self.stack.region_name)
+
+    def has_template(self: Any, other_template: str) -> bool:
+        # "No changes" is decided on the submitted text, not on two expansions of it.
+        return self.parse_template(self.template) == self.parse_template(other_template)
+
+    _replace(stack_cls, "_parse_template", stack_parse)
+    _replace(change_set_cls, "_parse_template", change_set_parse)
+    _replace(stack_cls, "has_template", has_template)
+
+
+# --- b. Change sets: exports, outputs, updates -------------------------------------------------
+
+
+@_patch
+def complete_change_set_execution() -> None:
+    """Gap (moto 5.2.5): a stack created or updated by executing a change set (`sam deploy`)
+    ends with no Outputs and no Exports, and cannot resolve Fn::ImportValue.
+
+    moto builds the change set's stack from an empty template with no view of the region's
+    exports, applies the resources, then stores the template text but never re-reads it. We
+    give the stack the region's exports before applying, and afterwards re-read the template,
+    rebuild the outputs and publish the exports (replacing the stack's previous ones). A failed
+    execution leaves the stack in a *_FAILED state with the reason as a stack event."""
+    backend_cls = cfn_models.CloudFormationBackend
+    original_execute = backend_cls.__dict__["execute_change_set"]
+
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = self.describe_change_set(change_set_name)
+        stack = self.stacks[change_set.stack_id]
+        stack.cross_stack_resources = self.exports
+        stack.resource_map.cross_stack_resources = self.exports
+        try:
+            original_execute(self, change_set_name, stack_name)
+        except Exception as error:
+            failed = "CREATE_FAILED" if change_set.change_set_type == "CREATE" else "UPDATE_FAILED"
+            stack.status = failed
+            stack._add_stack_event(failed, resource_status_reason=str(error))
+            raise
+        if change_set.parameters:
+            stack.parameters = change_set.parameters
+        if change_set.tags:
+            stack.tags = change_set.tags
+        stack._parse_template()
+        stack.description = stack.template_dict.get("Description")
+        stack.output_map = stack._create_output_map()
+        for name in [n for n, e in self.exports.items() if e.exporting_stack_id == stack.stack_id]:
+            del self.exports[name]
+        self._validate_export_uniqueness(stack)
+        for export in stack.exports:
+            self.exports[export.name] = export
+
+    _replace(backend_cls, "execute_change_set", execute_change_set)
+
+
+@_patch
+def update_resources_on_parameter_changes() -> None:
+    """Gap (moto 5.2.5): on a stack update where only parameter values change, moto updates a
+    resource only if it `Ref`s a changed parameter directly. A resource that depends on one
+    through a Condition (`Fn::If`, `Condition:`) keeps its old properties. We also follow the
+    conditions, so `--parameter-overrides` on a re-deploy takes effect like in AWS."""
+    original = cfn_parsing.ResourceMap.__dict__["build_resource_diff"]
+
+    def build_resource_diff(
+        self: Any, other_template: dict[str, Any], parameters: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        diff = original(self, other_template, parameters)
+        if not parameters:
+            return diff
+        changed = {p for p in parameters if self.input_parameters.get(p) != parameters[p]}
+        conditions = other_template.get("Conditions", {})
+        old, new = self._resource_json_map, other_template["Resources"]
+        for name, resource in new.items():
+            if name in diff["Modify"] or name not in old or old[name] != resource:
+                continue
+            if changed & _parameters_used(resource, conditions):
+                diff["Modify"].append(name)
+        return diff
+
+    _replace(cfn_parsing.ResourceMap, "build_resource_diff", build_resource_diff)
+
+
+def _parameters_used(
+    node: Any, conditions: dict[str, Any], seen: set[str] | None = None
+) -> set[str]:
+    """Names a template fragment Refs, directly or through the conditions it uses."""
+    seen = set() if seen is None else seen
+    found: set[str] = set()
+    if isinstance(node, list):
+        for item in node:
+            found |= _parameters_used(item, conditions, seen)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            used_conditions: list[str] = []
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Condition" and isinstance(value, str):
+                used_conditions.append(value)
+            elif key == "Fn::If" and isinstance(value, list) and value:
+                used_conditions.append(value[0])
+            elif key == "Fn::Sub":
+                template = value[0] if isinstance(value, list) else value
+                if isinstance(template, str):
+                    found |= {part.split("}")[0] for part in template.split("${")[1:]}
+            for condition in used_conditions:
+                if condition not in seen and condition in conditions:
+                    seen.add(condition)
+                    found |= _parameters_used(conditions[condition], conditions, seen)
+            found |= _parameters_used(value, conditions, seen)
+    return found
+
+
+# --- c/d. CloudFormation resource types moto skips or gets wrong ------------------------------
+
+
+@_patch
+def add_missing_cfn_resources() -> None:
+    """Gap (moto 5.2.5): CloudFormation silently skips AWS::SNS::Subscription (so no filter
+    policy), AWS::SNS::TopicPolicy, AWS::SQS::QueuePolicy,
+    AWS::ApiGateway::Stage/ApiKey/UsagePlan/UsagePlanKey, AWS::CloudWatch::Alarm and
+    AWS::Lambda::EventInvokeConfig; its AWS::ApiGateway::RestApi needs a Name (SAM gives none)
+    and ignores the OpenAPI Body; its AWS::ApiGateway::Deployment has no Ref value.
+
+    The handlers in cfn_resources.py create/update/delete real state in moto's backends; here
+    they are put in front of moto's own model map.
+
+    AWS::S3::BucketPolicy stays skipped on purpose: moto enforces a bucket policy's Deny
+    statements while ignoring their conditions, so the SAM CLI managed bucket's "deny s3:* unless
+    aws:SecureTransport" statement would block every upload to it over plain HTTP."""
+    added = {cls.cloudformation_type(): cls for cls in cfn_resources.HANDLERS}
+    original_model_map = cfn_parsing.get_model_map
+    original_name_map = cfn_parsing.get_name_type_map
+
+    @functools.cache
+    def get_model_map() -> dict[str, Any]:
+        return {**original_model_map(), **added}
+
+    @functools.cache
+    def get_name_type_map() -> dict[str, str]:
+        names = {t: c.cloudformation_name_type() for t, c in added.items()}
+        return {**original_name_map(), **names}
+
+    def resource_name_property_from_type(resource_type: str) -> str | None:
+        # moto's version consults its own model list first; ours must win for overridden types.
+        return get_name_type_map().get(resource_type)
+
+    _replace(cfn_parsing, "get_model_map", get_model_map)
+    _replace(cfn_parsing, "get_name_type_map", get_name_type_map)
+    _replace(cfn_parsing, "resource_name_property_from_type", resource_name_property_from_type)
+
+
+@_patch
+def keep_resources_moto_cannot_update() -> None:
+    """Gap (moto 5.2.5): when a stack update modifies a resource whose moto model has no update
+    (AWS::KMS::Key, AWS::DynamoDB::Table, AWS::Lambda::Permission, AWS::Logs::LogGroup...),
+    moto stores None for it: every later Ref/GetAtt to it resolves to nothing and deleting the
+    stack leaves it behind. We keep the existing resource instead (moto cannot change it, but
+    it still exists, as it would in AWS); the table and key patches below apply the settings
+    that matter to us in place."""
+    original = cfn_parsing.parse_and_update_resource
+
+    def parse_and_update_resource(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, **kwargs: Any
+    ) -> Any:
+        updated = original(logical_id, resource_json, resources_map, **kwargs)
+        if updated is not None:
+            return updated
+        existing = resources_map._parsed_resources.get(logical_id)
+        updater = _IN_PLACE_UPDATES.get(resource_json.get("Type", ""))
+        if existing is not None and updater is not None:
+            properties = cfn_parsing.clean_json(resource_json.get("Properties", {}), resources_map)
+            updater(existing, properties)
+        return existing
+
+    _replace(cfn_parsing, "parse_and_update_resource", parse_and_update_resource)
+
+
+def _update_kms_key(key: Any, properties: dict[str, Any]) -> None:
+    if "KeyPolicy" in properties:
+        key.policy = _json_text(properties["KeyPolicy"])
+    key.description = properties.get("Description", key.description)
+    key.key_rotation_status = bool(properties.get("EnableKeyRotation", False))
+    key.enabled = bool(properties.get("Enabled", True))
+
+
+def _update_dynamodb_table(table: Any, properties: dict[str, Any]) -> None:
+    from moto.dynamodb.models import dynamodb_backends
+
+    backend = dynamodb_backends[table.account_id][table.region_name]
+    wanted = properties.get("StreamSpecification")
+    current = table.stream_specification or {}
+    if bool(wanted) != bool(current.get("StreamEnabled")) or (
+        wanted and wanted.get("StreamViewType") != current.get("StreamViewType")
+    ):
+        table.set_stream_specification(dict(wanted) if wanted else None)
+    _apply_table_extras(backend, table.name, properties)
+
+
+_IN_PLACE_UPDATES: dict[str, Callable[[Any, dict[str, Any]], None]] = {
+    "AWS::KMS::Key": _update_kms_key,
+    "AWS::DynamoDB::Table": _update_dynamodb_table,
+}
+
+
+def _json_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+@_patch
+def fix_kms_key_resource() -> None:
+    """Gap (moto 5.2.5): AWS::KMS::Key with Tags fails (moto passes CloudFormation's Key/Value
+    tags to an API that wants TagKey/TagValue: KeyError 'TagKey'), and its KeyPolicy object is
+    stored as a dict, so GetKeyPolicy returns no JSON text. We translate both, and honour
+    KeyUsage/KeySpec."""
+    from moto.kms.models import Key, kms_backends
+
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        key = kms_backends[account_id][region_name].create_key(
+            policy=_json_text(properties["KeyPolicy"]) if "KeyPolicy" in properties else None,
+            key_usage=properties.get("KeyUsage", "ENCRYPT_DECRYPT"),
+            key_spec=properties.get("KeySpec", "SYMMETRIC_DEFAULT"),
+            description=properties.get("Description"),
+            tags=[{"TagKey": t["Key"], "TagValue": t["Value"]} for t in properties.get("Tags", [])],
+        )
+        _update_kms_key(key, properties)
+        return key
+
+    _replace(Key, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json))
+
+
+def _apply_table_extras(backend: Any, table_name: str, properties: dict[str, Any]) -> None:
+    pitr = properties.get("PointInTimeRecoverySpecification")
+    enabled = bool(pitr and str(pitr.get("PointInTimeRecoveryEnabled")).lower() == "true")
+    backend.update_continuous_backups(table_name, {"PointInTimeRecoveryEnabled": enabled})
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl:
+        backend.update_time_to_live(
+            table_name,
+            {
+                "Enabled": str(ttl["Enabled"]).lower() == "true",
+                "AttributeName": ttl["AttributeName"],
+            },
+        )
+
+
+@_patch
+def complete_dynamodb_table_resource() -> None:
+    """Gap (moto 5.2.5): AWS::DynamoDB::Table ignores PointInTimeRecoverySpecification and
+    TimeToLiveSpecification (DescribeContinuousBackups / DescribeTimeToLive say disabled) and
+    reads SSESpecification.SSEEnabled as Enabled (so no SSEDescription). We translate SSE and
+    apply the others after moto creates the table (and on updates, see
+    keep_resources_moto_cannot_update)."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.table import Table
+
+    original = Table.__dict__["create_from_cloudformation_json"].__func__
+
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        properties = dict(cloudformation_json["Properties"])
+        sse = properties.get("SSESpecification")
+        if sse is not None:
+            # CloudFormation says SSEEnabled where the API (and moto) say Enabled.
+            enabled = str(sse.get("SSEEnabled", sse.get("Enabled"))).lower() == "true"
+            properties["SSESpecification"] = {
+                **{k: v for k, v in sse.items() if k != "SSEEnabled"},
+                "Enabled": enabled,
+            }
+        cloudformation_json = {**cloudformation_json, "Properties": properties}
+        table = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        backend = dynamodb_backends[account_id][region_name]
+        _apply_table_extras(backend, table.name, cloudformation_json["Properties"])
+        return table
+
+    _replace(Table, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json))
+
+
+# Function properties moto's CloudFormation drops, by their CloudFormation name -> API name.
+_FUNCTION_EXTRAS = {
+    "Architectures": "Architectures",
+    "Layers": "Layers",
+    "PackageType": "PackageType",
+    "EphemeralStorage": "EphemeralStorage",
+    "TracingConfig": "TracingConfig",
+    "DeadLetterConfig": "DeadLetterConfig",
+    "LoggingConfig": "LoggingConfig",
+    "ImageConfig": "ImageConfig",
+    "KmsKeyArn": "KMSKeyArn",
+}
+
+
+@_patch
+def complete_lambda_resources() -> None:
+    """Gap (moto 5.2.5): AWS::Lambda::Function drops Architectures (arm64 becomes x86_64),
+    Layers, Tags and other properties, and an update cannot change Architectures or remove the
+    Environment; AWS::Lambda::LayerVersion ignores LayerName (the layer is named
+    stack-logicalId-random) and CompatibleArchitectures, and `!Ref` to it is not its ARN.
+    localcloud's runtime reads the function's layers and architecture from moto, so they must
+    be right."""
+    from moto.awslambda.models import LayerVersion, lambda_backends
+
+    original_update = LambdaFunction.__dict__["update_from_cloudformation_json"].__func__
+    original_layer_create = LayerVersion.__dict__["create_from_cloudformation_json"].__func__
+
+    def create_function(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        spec: dict[str, Any] = {
+            "Code": dict(properties["Code"]),
+            "FunctionName": resource_name,
+            "Handler": properties.get("Handler"),
+            "Role": properties["Role"],
+            "Runtime": properties.get("Runtime"),
+        }
+        copied = (
+            "Description",
+            "MemorySize",
+            "Publish",
+            "Timeout",
+            "VpcConfig",
+            "Environment",
+            "ReservedConcurrentExecutions",
+        )
+        spec.update({key: properties[key] for key in copied if key in properties})
+        spec.update(
+            {api: properties[cfn] for cfn, api in _FUNCTION_EXTRAS.items() if cfn in properties}
+        )
+        if "Tags" in properties:
+            spec["Tags"] = {t["Key"]: t["Value"] for t in properties["Tags"]}
+        if "ZipFile" in spec["Code"]:  # inline code: moto zips it as index.py
+            import base64
+
+            spec["Code"]["ZipFile"] = base64.b64encode(
+                cls._create_zipfile_from_plaintext_code(spec["Code"]["ZipFile"])
+            )
+        return lambda_backends[account_id][region_name].create_function(spec)
+
+    def update_function(
+        cls: Any,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        function = original_update(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+        properties = cloudformation_json["Properties"]
+        function.architectures = properties.get("Architectures", ["x86_64"])
+        function.layers = function._get_layers_data(properties.get("Layers", []))
+        if "Environment" not in properties:
+            function.environment_vars = {}
+        if "ReservedConcurrentExecutions" in properties:
+            function.reserved_concurrency = properties["ReservedConcurrentExecutions"]
+        return function
+
+    def create_layer_version(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        properties = cloudformation_json["Properties"]
+        layer = original_layer_create(
+            cls,
+            properties.get("LayerName") or resource_name,
+            cloudformation_json,
+            account_id,
+            region_name,
+            **kwargs,
+        )
+        layer.compatible_architectures = properties.get("CompatibleArchitectures", [])
+        return layer
+
+    _replace(LambdaFunction, "create_from_cloudformation_json", classmethod(create_function))
+    _replace(LambdaFunction, "update_from_cloudformation_json", classmethod(update_function))
+    _replace(LayerVersion, "create_from_cloudformation_json", classmethod(create_layer_version))
+    # Ref to a layer version is its ARN (moto's model has no physical id, so Ref gave the object).
+    _replace(LayerVersion, "physical_resource_id", property(lambda self: self.arn))
+
+
+# --- e. SNS filter policy crash ---------------------------------------------------------------
+
+
+@_patch
+def tolerate_mistyped_filter_values() -> None:
+    """Gap (moto 5.2.5): a MessageBody-scope numeric rule meeting a string (or a list with a
+    non-number) raises TypeError/ValueError inside publish, so SNS returns a 500 halfway through
+    the fan-out. AWS treats it as "no match". We evaluate each rule on its own and count a type
+    error as that rule not matching (the other rules of the field still get their chance)."""
+    original = FilterPolicyMatcher.__dict__["_field_match"].__func__
+
+    def field_match(
+        field: str, rules: list[Any], dict_body: dict[str, Any], attributes_based_check: bool = True
+    ) -> bool:
+        if not isinstance(rules, list) or field == "$or":
+            return original(field, rules, dict_body, attributes_based_check)
+        for rule in rules:
+            try:
+                if original(field, [rule], dict_body, attributes_based_check):
+                    return True
+            except (TypeError, ValueError):
+                continue
+        return False
+
+    _replace(FilterPolicyMatcher, "_field_match", staticmethod(field_match))
+
+
+# --- f. Public layer ARNs ---------------------------------------------------------------------
+
+# The AWS account that publishes the Powertools for AWS Lambda (Python) layers.
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+
+
+@_patch
+def accept_powertools_layer_arns() -> None:
+    """Gap (moto 5.2.5): Lambda rejects any layer ARN it does not hold
+    (UnknownLayerVersionException), so a function using the public Powertools layer cannot be
+    created locally. We accept `arn:aws:lambda:*:017000801446:layer:AWSLambdaPowertoolsPythonV3*`
+    ARNs as they are (CodeSize 0). localcloud supplies no content for them: the project bundles
+    Powertools into its own layer, so this only lets such a template deploy."""
+    original = LambdaFunction.__dict__["_get_layers_data"]
+
+    def is_powertools(arn: str) -> bool:
+        parts = arn.split(":")
+        return (
+            len(parts) == 8
+            and parts[4] == POWERTOOLS_LAYER_ACCOUNT
+            and parts[6].startswith("AWSLambdaPowertoolsPythonV3")
+        )
+
+    def get_layers_data(self: Any, layers_versions_arns: list[str]) -> list[dict[str, Any]]:
+        own = [arn for arn in layers_versions_arns if not is_powertools(arn)]
+        known = {d["Arn"]: d for d in original(self, own)}
+        return [known.get(arn) or {"Arn": arn, "CodeSize": 0} for arn in layers_versions_arns]
+
+    _replace(LambdaFunction, "_get_layers_data", get_layers_data)
+
+
+# --- g. Inert event source mappings -----------------------------------------------------------
+
+
+@_patch
+def keep_event_source_mappings_inert() -> None:
+    """Gap (moto 5.2.5): moto runs event source mappings itself, synchronously inside
+    SendMessage / PutItem: it consumes SQS messages into fake events without messageAttributes
+    and clears a DynamoDB stream once "delivered". localcloud's runtime polls the sources with
+    real event shapes instead, so moto must only store mappings.
+
+    moto triggers a mapping through the queue's / table's / Kinesis stream's
+    `lambda_event_source_mappings`; we never leave a mapping there. Everything else (the mapping
+    in the Lambda backend, its configuration, list/get/update/delete, CloudFormation) is moto's."""
+    original = LambdaBackend.__dict__["create_event_source_mapping"]
+
+    def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+        mapping = original(self, spec)
+        _detach_mapping(self, mapping)
+        return mapping
+
+    _replace(LambdaBackend, "create_event_source_mapping", create_event_source_mapping)
+
+
+def _detach_mapping(backend: LambdaBackend, mapping: Any) -> None:
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.kinesis.models import kinesis_backends
+    from moto.sqs.models import sqs_backends
+
+    account, region = backend.account_id, backend.region_name
+    holders: list[Any] = list(sqs_backends[account][region].queues.values())
+    holders += list(dynamodb_backends[account][region].tables.values())
+    holders += list(kinesis_backends[account][region].streams.values())
+    for holder in holders:
+        hooks = getattr(holder, "lambda_event_source_mappings", {})
+        for key in [k for k, m in hooks.items() if m is mapping]:
+            del hooks[key]
+
+
+# --- h. TemplateURL on 127.0.0.1 --------------------------------------------------------------
+
+
+@_patch
+def read_template_urls_on_any_local_host() -> None:
+    """Gap (moto 5.2.5): moto reads a TemplateURL path-style (`http://host/bucket/key`) only
+    when the URL contains "localhost"; `http://127.0.0.1:4566/bucket/key` is read as bucket
+    "127". localcloud hands out `http://localhost:PORT` anyway; this makes 127.0.0.1 (and any
+    other non-AWS host) work too, as the SAM CLI builds the URL from whatever endpoint it got."""
+    original = cfn_utils.get_stack_from_s3_url
+
+    def get_stack_from_s3_url(template_url: str, account_id: str, partition: str) -> str:
+        host = urlparse(template_url).hostname or ""
+        if host.endswith(("amazonaws.com", "amazonaws.com.cn")) or "localhost" in template_url:
+            return original(template_url, account_id, partition)
+        local = urlparse(template_url)._replace(netloc="localhost").geturl()
+        return original(local, account_id, partition)
+
+    # moto imported the function by name into two modules: replace every reference.
+    for module in (cfn_utils, cfn_models, cfn_responses):
+        _replace(module, "get_stack_from_s3_url", get_stack_from_s3_url)
+
+
+def describe() -> dict[str, str]:
+    """Patch name -> first line of its docstring (for `python -m localcloud.patches`)."""
+    return {name: (func.__doc__ or "").strip().splitlines()[0] for name, func in _registry.items()}
+
+
+if __name__ == "__main__":
+    print(json.dumps(describe(), indent=2))

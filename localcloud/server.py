@@ -1,0 +1,147 @@
+"""Run the AWS API half of localcloud: moto's server, patched, in this process, on 127.0.0.1.
+
+    handle = start(4566)          # or start(0) for any free port
+    handle.endpoint_url           # http://localhost:4566 -> see env.local_env()
+    handle.stop()
+
+`python -m localcloud.server [--port N]` serves until interrupted (LOCALCLOUD_PORT sets the
+default port). State lives in this process's memory: stopping the server forgets everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import logging
+import signal
+import socket
+import sys
+import threading
+from dataclasses import dataclass, field
+from types import FrameType
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from localcloud import patches
+from localcloud.env import configured_port, endpoint_url, local_env
+
+BIND_ADDRESS = "127.0.0.1"  # never reachable from other machines
+
+
+class PortBusyError(RuntimeError):
+    """The port localcloud should listen on is already taken."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(
+            f"localcloud cannot listen on {BIND_ADDRESS}:{port}: the port is already in use "
+            f"(another localcloud, LocalStack or moto_server?). Stop that process, or choose "
+            f"another port, e.g. LOCALCLOUD_PORT={port + 1} make local-up, or start(port=0) "
+            f"for any free port."
+        )
+        self.port = port
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Same option werkzeug sets, so a port left in TIME_WAIT by a previous run counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((BIND_ADDRESS, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
+
+
+class _Server(ThreadedMotoServer):
+    """moto's threaded server, but a failed bind is reported instead of hanging start()."""
+
+    bind_error: OSError | None = None
+
+    def _server_entry(self) -> None:
+        try:
+            super()._server_entry()
+        except OSError as error:
+            self.bind_error = error
+            self._server_ready_event.set()
+
+
+@dataclass
+class LocalCloud:
+    """A running localcloud AWS API. Use as a context manager or call stop()."""
+
+    port: int
+    _server: _Server = field(repr=False)
+
+    @property
+    def endpoint_url(self) -> str:
+        return endpoint_url(self.port)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return local_env(self.port)
+
+    def reset(self) -> None:
+        """Forget every resource in every service (moto's state reset)."""
+        from moto.moto_api._internal import moto_api_backend
+
+        moto_api_backend.reset()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> LocalCloud:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def start(port: int = 4566, *, reset: bool = True) -> LocalCloud:
+    """Apply the moto patches and serve on 127.0.0.1:`port` (0 picks a free port).
+
+    `reset` empties moto's in-memory state first, so each start is a fresh account even when
+    an earlier server ran in this process (moto's backends are process-wide)."""
+    if port and not _port_is_free(port):
+        raise PortBusyError(port)
+    patches.apply_all()
+    # werkzeug logs every request at INFO on stderr; that drowns the output of sam and pytest.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = _Server(ip_address=BIND_ADDRESS, port=port, verbose=False)
+    server.start()
+    if server.bind_error is not None:
+        if server.bind_error.errno == errno.EADDRINUSE:
+            raise PortBusyError(port) from server.bind_error
+        raise server.bind_error
+    _, bound_port = server.get_host_and_port()
+    cloud = LocalCloud(port=bound_port, _server=server)
+    if reset:
+        cloud.reset()
+    return cloud
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=configured_port())
+    args = parser.parse_args(argv)
+    try:
+        cloud = start(args.port)
+    except PortBusyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    stopped = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    print(f"localcloud AWS API on {cloud.endpoint_url} (bound to {BIND_ADDRESS})", flush=True)
+    stopped.wait()
+    cloud.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

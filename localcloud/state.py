@@ -1,0 +1,95 @@
+"""Where a running localcloud keeps its facts: one git-ignored folder with a small JSON file.
+
+`make local-up` starts localcloud in the background and later commands (deploys, smoke, logs,
+local-down) must find it again: the state file names its process and ports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PORT = 4566
+DEFAULT_APIGW_PORT = 4567
+
+
+def home() -> Path:
+    """The state folder: $LOCALCLOUD_HOME, or .localcloud/ in the repository (git-ignored)."""
+    return Path(os.environ.get("LOCALCLOUD_HOME") or REPO_ROOT / ".localcloud")
+
+
+@dataclass(frozen=True)
+class Running:
+    pid: int
+    port: int
+    apigw_port: int
+
+    @property
+    def endpoint_url(self) -> str:
+        # "localhost", not 127.0.0.1: moto's S3 only parses path-style URLs on localhost, and
+        # sam deploy hands CloudFormation an S3 URL built from this endpoint.
+        return f"http://localhost:{self.port}"
+
+    def is_alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return answers(f"http://127.0.0.1:{self.port}/moto-api/data.json")
+
+
+def state_file() -> Path:
+    return home() / "localcloud.json"
+
+
+def log_file() -> Path:
+    return home() / "localcloud.log"
+
+
+def write(running: Running) -> None:
+    home().mkdir(parents=True, exist_ok=True)
+    state_file().write_text(json.dumps(asdict(running)))
+
+
+def recorded() -> Running | None:
+    """The localcloud the state folder names, whether or not it is still up."""
+    try:
+        return Running(**json.loads(state_file().read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+
+
+def read() -> Running | None:
+    """The localcloud recorded in the state folder, if its process is still up."""
+    running = recorded()
+    return running if running and running.is_alive() else None
+
+
+def clear() -> None:
+    state_file().unlink(missing_ok=True)
+
+
+def answers(url: str, timeout: float = 0.5) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310 - loopback URL we built
+            return True
+    except urllib.error.HTTPError:
+        return True  # it answered, even if with an error status
+    except (OSError, ValueError):
+        return False
+
+
+def stop_process_group(pid: int) -> None:
+    """SIGTERM the whole group: localcloud and the worker processes it started."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return

@@ -1,0 +1,813 @@
+"""One test per patch in localcloud.patches: each shows the gap in moto (patch switched off with
+`patches.disabled`) and that the patch closes it. When a moto upgrade fixes a gap, the "gap"
+half of its test fails: delete that patch and its test."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from localcloud import patches
+
+Client = Callable[[str], Any]
+REGION = "us-east-1"
+
+
+@pytest.fixture(autouse=True)
+def _patched() -> None:
+    patches.apply_all()
+
+
+@pytest.fixture
+def aws() -> Iterator[Client]:
+    with mock_aws():
+        session = boto3.Session(
+            aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION
+        )
+        yield session.client
+
+
+def _create_stack(aws: Client, name: str, template: dict[str, Any], **kwargs: Any) -> None:
+    aws("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template), **kwargs)
+
+
+def _deploy_change_set(
+    aws: Client, name: str, template: dict[str, Any], kind: str = "CREATE", **kwargs: Any
+) -> None:
+    """What `sam deploy` does: create a change set, then execute it."""
+    cfn = aws("cloudformation")
+    created = cfn.create_change_set(
+        StackName=name,
+        ChangeSetName=f"deploy-{kind.lower()}",
+        ChangeSetType=kind,
+        **({"TemplateBody": json.dumps(template)} if template else {}),
+        **kwargs,
+    )
+    cfn.execute_change_set(ChangeSetName=created["Id"])
+
+
+def _outputs(aws: Client, name: str) -> dict[str, str]:
+    stack = aws("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
+
+
+def _resource_types(aws: Client, name: str) -> set[str]:
+    resources = aws("cloudformation").list_stack_resources(StackName=name)
+    return {r["ResourceType"] for r in resources["StackResourceSummaries"]}
+
+
+def test_every_patch_is_applied_and_documented() -> None:
+    assert patches.names()
+    for name, summary in patches.describe().items():
+        assert patches.is_applied(name)
+        assert summary.startswith("Gap (moto 5.2.5)"), name
+    assert patches.MOTO_VERSION == "5.2.5"
+
+
+def test_apply_all_is_idempotent_and_disabled_restores() -> None:
+    from moto.sns.utils import FilterPolicyMatcher
+
+    patched = FilterPolicyMatcher.__dict__["_field_match"]
+    patches.apply_all()
+    assert FilterPolicyMatcher.__dict__["_field_match"] is patched
+    with patches.disabled("tolerate_mistyped_filter_values"):
+        assert FilterPolicyMatcher.__dict__["_field_match"] is not patched
+    assert FilterPolicyMatcher.__dict__["_field_match"] is patched
+
+
+# --- a. SAM transform ---------------------------------------------------------------------------
+
+SAM_TABLE = {
+    "Transform": "AWS::Serverless-2016-10-31",
+    "Resources": {"Rides": {"Type": "AWS::Serverless::SimpleTable"}},
+    "Outputs": {"TableName": {"Value": {"Ref": "Rides"}}},
+}
+
+
+def test_sam_transform_on_create_stack(aws: Client) -> None:
+    with patches.disabled("transform_sam_templates"):
+        _create_stack(aws, "gap", SAM_TABLE)
+        assert aws("dynamodb").list_tables()["TableNames"] == []  # "complete", but empty
+
+    _create_stack(aws, "fixed", SAM_TABLE)
+
+    assert aws("dynamodb").list_tables()["TableNames"] == [_outputs(aws, "fixed")["TableName"]]
+    assert _resource_types(aws, "fixed") == {"AWS::DynamoDB::Table"}
+
+
+def test_sam_transform_on_change_set_from_template_url(aws: Client) -> None:
+    # sam deploy uploads the template to S3 and passes its URL to CreateChangeSet.
+    aws("s3").create_bucket(Bucket="artifacts")
+    aws("s3").put_object(Bucket="artifacts", Key="t.yaml", Body=yaml.safe_dump(SAM_TABLE))
+    url = "http://localhost:4566/artifacts/t.yaml"
+
+    _deploy_change_set(aws, "fixed", {}, TemplateURL=url)
+
+    assert _resource_types(aws, "fixed") == {"AWS::DynamoDB::Table"}
+
+
+def test_sam_transform_errors_become_validation_errors(aws: Client) -> None:
+    broken = {
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Resources": {"Fn": {"Type": "AWS::Serverless::Function", "Properties": {}}},
+    }
+    with pytest.raises(ClientError, match="Transform AWS::Serverless-2016-10-31 failed"):
+        _create_stack(aws, "broken", broken)
+
+
+# --- b. change sets -----------------------------------------------------------------------------
+
+EXPORTER = {
+    "Parameters": {"Suffix": {"Type": "String", "Default": "one"}},
+    "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+    "Outputs": {
+        "TopicArn": {"Value": {"Ref": "Topic"}, "Export": {"Name": "exporter-TopicArn"}},
+        "Suffix": {"Value": {"Ref": "Suffix"}, "Export": {"Name": "exporter-Suffix"}},
+    },
+}
+IMPORTER = {
+    "Resources": {
+        "Queue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": {"Fn::ImportValue": "exporter-Suffix"}},
+        }
+    }
+}
+
+
+def test_change_set_stacks_get_outputs_and_exports(aws: Client) -> None:
+    with patches.disabled("complete_change_set_execution"):
+        _deploy_change_set(aws, "gap", {**EXPORTER, "Outputs": {"T": {"Value": {"Ref": "Topic"}}}})
+        assert _outputs(aws, "gap") == {}
+
+    _deploy_change_set(aws, "exporter", EXPORTER)
+
+    exports = {e["Name"]: e["Value"] for e in aws("cloudformation").list_exports()["Exports"]}
+    assert exports["exporter-TopicArn"] == _outputs(aws, "exporter")["TopicArn"]
+    _deploy_change_set(aws, "importer", IMPORTER)  # Fn::ImportValue resolves
+    assert aws("sqs").get_queue_url(QueueName="one")
+
+
+def test_change_set_updates_replace_exports(aws: Client) -> None:
+    _deploy_change_set(aws, "exporter", EXPORTER)
+
+    _deploy_change_set(
+        aws,
+        "exporter",
+        EXPORTER,
+        kind="UPDATE",
+        Parameters=[{"ParameterKey": "Suffix", "ParameterValue": "two"}],
+    )
+
+    exports = {e["Name"]: e["Value"] for e in aws("cloudformation").list_exports()["Exports"]}
+    assert exports["exporter-Suffix"] == "two"
+    assert _outputs(aws, "exporter")["Suffix"] == "two"
+
+
+def test_failed_change_set_execution_marks_the_stack(aws: Client) -> None:
+    with pytest.raises(ClientError):
+        _deploy_change_set(aws, "importer", IMPORTER)  # nothing exports exporter-Suffix
+
+    stack = aws("cloudformation").describe_stacks(StackName="importer")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_FAILED"
+
+
+# --- parameter-only updates ---------------------------------------------------------------------
+
+CONDITIONAL_QUEUE = {
+    "Parameters": {"Slow": {"Type": "String", "Default": "no"}},
+    "Conditions": {"IsSlow": {"Fn::Equals": [{"Ref": "Slow"}, "yes"]}},
+    "Resources": {
+        "Queue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": "conditional",
+                "VisibilityTimeout": {"Fn::If": ["IsSlow", 300, 30]},
+            },
+        }
+    },
+}
+
+
+def _visibility_after_parameter_change(aws: Client, name: str) -> str:
+    _create_stack(aws, name, {**CONDITIONAL_QUEUE})
+    aws("cloudformation").update_stack(
+        StackName=name,
+        TemplateBody=json.dumps(CONDITIONAL_QUEUE),
+        Parameters=[{"ParameterKey": "Slow", "ParameterValue": "yes"}],
+    )
+    url = aws("sqs").get_queue_url(QueueName="conditional")["QueueUrl"]
+    attributes = aws("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    return attributes["Attributes"]["VisibilityTimeout"]
+
+
+def test_parameter_changes_reach_resources_through_conditions(aws: Client) -> None:
+    with patches.disabled("update_resources_on_parameter_changes"):
+        assert _visibility_after_parameter_change(aws, "gap") == "30"
+        aws("cloudformation").delete_stack(StackName="gap")
+
+    assert _visibility_after_parameter_change(aws, "fixed") == "300"
+
+
+# --- c. SNS / SQS resources ---------------------------------------------------------------------
+
+
+def _fan_out_template(filter_policy: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic"},
+            "Queue": {"Type": "AWS::SQS::Queue"},
+            "QueuePolicy": {
+                "Type": "AWS::SQS::QueuePolicy",
+                "Properties": {
+                    "Queues": [{"Ref": "Queue"}],
+                    "PolicyDocument": {"Statement": [{"Sid": "FromTopic", "Effect": "Allow"}]},
+                },
+            },
+            "TopicPolicy": {
+                "Type": "AWS::SNS::TopicPolicy",
+                "Properties": {
+                    "Topics": [{"Ref": "Topic"}],
+                    "PolicyDocument": {"Statement": [{"Sid": "OnlyUs", "Effect": "Allow"}]},
+                },
+            },
+            "Subscription": {
+                "Type": "AWS::SNS::Subscription",
+                "Properties": {
+                    "TopicArn": {"Ref": "Topic"},
+                    "Protocol": "sqs",
+                    "Endpoint": {"Fn::GetAtt": ["Queue", "Arn"]},
+                    "FilterPolicy": filter_policy,
+                    "RawMessageDelivery": "false",
+                },
+            },
+        },
+        "Outputs": {
+            "TopicArn": {"Value": {"Ref": "Topic"}},
+            "QueueUrl": {"Value": {"Ref": "Queue"}},
+            "SubscriptionArn": {"Value": {"Ref": "Subscription"}},
+        },
+    }
+
+
+def _fares_delivered(aws: Client, outputs: dict[str, str], fares: list[str]) -> list[str]:
+    for fare in fares:
+        aws("sns").publish(
+            TopicArn=outputs["TopicArn"],
+            Message=fare,
+            MessageAttributes={"fare": {"DataType": "Number", "StringValue": fare}},
+        )
+    received = aws("sqs").receive_message(QueueUrl=outputs["QueueUrl"], MaxNumberOfMessages=10)
+    return sorted(json.loads(m["Body"])["Message"] for m in received.get("Messages", []))
+
+
+def test_sns_subscription_with_filter_policy(aws: Client) -> None:
+    template = _fan_out_template({"fare": [{"numeric": [">=", 50]}]})
+    with patches.disabled("add_missing_cfn_resources"):
+        _create_stack(aws, "gap", template)
+        assert aws("sns").list_subscriptions()["Subscriptions"] == []
+        aws("cloudformation").delete_stack(StackName="gap")
+
+    _create_stack(aws, "fixed", template)
+    outputs = _outputs(aws, "fixed")
+
+    assert _fares_delivered(aws, outputs, ["10", "50", "75.5"]) == ["50", "75.5"]
+    attributes = aws("sns").get_subscription_attributes(SubscriptionArn=outputs["SubscriptionArn"])
+    assert attributes["Attributes"]["RawMessageDelivery"] == "false"
+
+
+def test_sns_subscription_update_and_delete(aws: Client) -> None:
+    _create_stack(aws, "fixed", _fan_out_template({"fare": [{"numeric": [">=", 50]}]}))
+    cfn = aws("cloudformation")
+
+    cfn.update_stack(
+        StackName="fixed",
+        TemplateBody=json.dumps(_fan_out_template({"fare": [{"numeric": ["<", 20]}]})),
+    )
+    outputs = _outputs(aws, "fixed")
+    assert _fares_delivered(aws, outputs, ["10", "50"]) == ["10"]
+
+    cfn.delete_stack(StackName="fixed")
+    assert aws("sns").list_subscriptions()["Subscriptions"] == []
+
+
+def test_topic_and_queue_policies(aws: Client) -> None:
+    _create_stack(aws, "fixed", _fan_out_template({"fare": [{"exists": True}]}))
+    outputs = _outputs(aws, "fixed")
+
+    topic = aws("sns").get_topic_attributes(TopicArn=outputs["TopicArn"])["Attributes"]
+    queue = aws("sqs").get_queue_attributes(QueueUrl=outputs["QueueUrl"], AttributeNames=["All"])
+    assert json.loads(topic["Policy"])["Statement"][0]["Sid"] == "OnlyUs"
+    assert json.loads(queue["Attributes"]["Policy"])["Statement"][0]["Sid"] == "FromTopic"
+
+
+def test_filter_policy_scope_is_respected(aws: Client) -> None:
+    template = _fan_out_template({"kind": ["ride"]})
+    template["Resources"]["Subscription"]["Properties"]["FilterPolicyScope"] = "MessageBody"
+    _create_stack(aws, "fixed", template)
+    outputs = _outputs(aws, "fixed")
+
+    for kind in ("ride", "other"):
+        aws("sns").publish(TopicArn=outputs["TopicArn"], Message=json.dumps({"kind": kind}))
+
+    received = aws("sqs").receive_message(QueueUrl=outputs["QueueUrl"], MaxNumberOfMessages=10)
+    bodies = [json.loads(json.loads(m["Body"])["Message"]) for m in received["Messages"]]
+    assert bodies == [{"kind": "ride"}]
+
+
+# --- d. API Gateway -----------------------------------------------------------------------------
+
+API = {
+    "Resources": {
+        "Api": {
+            "Type": "AWS::ApiGateway::RestApi",
+            "Properties": {
+                "Body": {
+                    "openapi": "3.0.1",
+                    "info": {"title": "rides-api", "version": "1.0"},
+                    "paths": {
+                        "/rides/{id}": {
+                            "get": {
+                                "security": [{"api_key": []}],
+                                "responses": {},
+                                "x-amazon-apigateway-integration": {
+                                    "type": "aws_proxy",
+                                    "httpMethod": "POST",
+                                    "uri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31"
+                                    "/functions/arn:aws:lambda:us-east-1:123456789012:function:f"
+                                    "/invocations",
+                                },
+                            }
+                        }
+                    },
+                    "components": {
+                        "securitySchemes": {
+                            "api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"}
+                        }
+                    },
+                }
+            },
+        },
+        "Deployment": {
+            "Type": "AWS::ApiGateway::Deployment",
+            "Properties": {"RestApiId": {"Ref": "Api"}},
+        },
+        "Stage": {
+            "Type": "AWS::ApiGateway::Stage",
+            "Properties": {
+                "RestApiId": {"Ref": "Api"},
+                "DeploymentId": {"Ref": "Deployment"},
+                "StageName": "Prod",
+                "MethodSettings": [
+                    {
+                        "ResourcePath": "/*",
+                        "HttpMethod": "*",
+                        "ThrottlingBurstLimit": 5,
+                        "ThrottlingRateLimit": 2,
+                    }
+                ],
+            },
+        },
+        "Plan": {
+            "Type": "AWS::ApiGateway::UsagePlan",
+            "Properties": {
+                "ApiStages": [{"ApiId": {"Ref": "Api"}, "Stage": {"Ref": "Stage"}}],
+                "Throttle": {"BurstLimit": 10, "RateLimit": 5},
+            },
+        },
+        "Key": {
+            "Type": "AWS::ApiGateway::ApiKey",
+            "Properties": {
+                "Enabled": True,
+                "StageKeys": [{"RestApiId": {"Ref": "Api"}, "StageName": {"Ref": "Stage"}}],
+            },
+        },
+        "PlanKey": {
+            "Type": "AWS::ApiGateway::UsagePlanKey",
+            "Properties": {
+                "KeyId": {"Ref": "Key"},
+                "KeyType": "API_KEY",
+                "UsagePlanId": {"Ref": "Plan"},
+            },
+        },
+    },
+    "Outputs": {
+        "ApiId": {"Value": {"Ref": "Api"}},
+        "DeploymentId": {"Value": {"Ref": "Deployment"}},
+        "KeyId": {"Value": {"Ref": "Key"}},
+        "PlanId": {"Value": {"Ref": "Plan"}},
+    },
+}
+
+
+def test_rest_api_from_openapi_body(aws: Client) -> None:
+    nameless = {"Resources": {"Api": API["Resources"]["Api"]}}
+    with patches.disabled("add_missing_cfn_resources"):
+        with pytest.raises(KeyError, match="Name"):  # moto requires Name, SAM sets none
+            _create_stack(aws, "gap", nameless)
+        named = json.loads(json.dumps(nameless))
+        named["Resources"]["Api"]["Properties"]["Name"] = "rides-api"
+        _create_stack(aws, "gap2", named)
+        (api,) = aws("apigateway").get_rest_apis()["items"]
+        assert aws("apigateway").get_resources(restApiId=api["id"])["items"] == [
+            {"id": api["rootResourceId"], "path": "/"}
+        ]  # the Body was ignored
+        aws("cloudformation").delete_stack(StackName="gap2")
+        aws("apigateway").delete_rest_api(restApiId=api["id"])
+
+    _create_stack(aws, "fixed", API)
+    outputs = _outputs(aws, "fixed")
+    apigw = aws("apigateway")
+
+    api_id = outputs["ApiId"]
+    assert apigw.get_rest_api(restApiId=api_id)["name"] == "rides-api"
+    paths = {r["path"]: r for r in apigw.get_resources(restApiId=api_id)["items"]}
+    assert set(paths) == {"/", "/rides", "/rides/{id}"}
+    resource = paths["/rides/{id}"]
+    method = apigw.get_method(restApiId=api_id, resourceId=resource["id"], httpMethod="GET")
+    assert method["apiKeyRequired"] is True
+    assert method["methodIntegration"]["type"] == "AWS_PROXY"
+    assert method["methodIntegration"]["uri"].endswith(":function:f/invocations")
+
+
+def test_api_stage_key_and_usage_plan(aws: Client) -> None:
+    _create_stack(aws, "fixed", API)
+    outputs = _outputs(aws, "fixed")
+    apigw = aws("apigateway")
+
+    stage = apigw.get_stage(restApiId=outputs["ApiId"], stageName="Prod")
+    assert stage["deploymentId"] == outputs["DeploymentId"]
+    assert stage["methodSettings"]["*/*"]["throttlingBurstLimit"] == 5
+    plan = apigw.get_usage_plan(usagePlanId=outputs["PlanId"])
+    assert plan["apiStages"] == [{"apiId": outputs["ApiId"], "stage": "Prod"}]
+    assert plan["throttle"] == {"burstLimit": 10, "rateLimit": 5.0}
+    (key,) = apigw.get_usage_plan_keys(usagePlanId=outputs["PlanId"])["items"]
+    assert key["id"] == outputs["KeyId"]
+    assert apigw.get_api_key(apiKey=outputs["KeyId"])["enabled"] is True
+
+    aws("cloudformation").delete_stack(StackName="fixed")
+    assert apigw.get_rest_apis()["items"] == []
+    assert apigw.get_usage_plans()["items"] == []
+    assert apigw.get_api_keys()["items"] == []
+
+
+def test_cloudwatch_alarm(aws: Client) -> None:
+    template = {
+        "Resources": {
+            "DlqAlarm": {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {
+                    "Namespace": "AWS/SQS",
+                    "MetricName": "ApproximateNumberOfMessagesVisible",
+                    "Dimensions": [{"Name": "QueueName", "Value": "dlq"}],
+                    "Statistic": "Maximum",
+                    "Period": 60,
+                    "EvaluationPeriods": 1,
+                    "Threshold": 0,
+                    "ComparisonOperator": "GreaterThanThreshold",
+                },
+            }
+        }
+    }
+    with patches.disabled("add_missing_cfn_resources"):
+        _create_stack(aws, "gap", template)
+        assert aws("cloudwatch").describe_alarms()["MetricAlarms"] == []
+        aws("cloudformation").delete_stack(StackName="gap")
+
+    _create_stack(aws, "fixed", template)
+
+    (alarm,) = aws("cloudwatch").describe_alarms()["MetricAlarms"]
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": "dlq"}]
+
+
+# --- Lambda -------------------------------------------------------------------------------------
+
+
+def _zip(source: str, name: str = "app.py") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, source)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def code(aws: Client) -> dict[str, str]:
+    aws("s3").create_bucket(Bucket="code")
+    aws("s3").put_object(
+        Bucket="code", Key="fn.zip", Body=_zip("def handler(e, c):\n    return e\n")
+    )
+    aws("s3").put_object(Bucket="code", Key="layer.zip", Body=_zip("X = 1\n", "python/lib.py"))
+    return {"S3Bucket": "code", "S3Key": "fn.zip"}
+
+
+def _role(aws: Client) -> str:
+    trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    return aws("iam").create_role(RoleName="fn", AssumeRolePolicyDocument=json.dumps(trust))[
+        "Role"
+    ]["Arn"]
+
+
+def _function_template(role: str, code: dict[str, str], **extra: Any) -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Layer": {
+                "Type": "AWS::Lambda::LayerVersion",
+                "Properties": {
+                    "LayerName": "shared",
+                    "Content": {"S3Bucket": "code", "S3Key": "layer.zip"},
+                    "CompatibleArchitectures": ["arm64"],
+                },
+            },
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Code": code,
+                    "Handler": "app.handler",
+                    "Runtime": "python3.13",
+                    "Role": role,
+                    "Architectures": ["arm64"],
+                    "Layers": [{"Ref": "Layer"}],
+                    **extra,
+                },
+            },
+        },
+        "Outputs": {"Fn": {"Value": {"Ref": "Fn"}}, "Layer": {"Value": {"Ref": "Layer"}}},
+    }
+
+
+def test_lambda_function_architecture_and_layers(aws: Client, code: dict[str, str]) -> None:
+    template = _function_template(_role(aws), code)
+    with patches.disabled("complete_lambda_resources"):
+        _create_stack(aws, "gap", template)
+        gap = aws("lambda").get_function(FunctionName=_outputs(aws, "gap")["Fn"])["Configuration"]
+        assert gap["Architectures"] == ["x86_64"]
+        assert gap.get("Layers", []) == []
+        aws("cloudformation").delete_stack(StackName="gap")
+
+    _create_stack(aws, "fixed", template)
+    outputs = _outputs(aws, "fixed")
+
+    function = aws("lambda").get_function(FunctionName=outputs["Fn"])["Configuration"]
+    assert function["Architectures"] == ["arm64"]
+    assert [layer["Arn"] for layer in function["Layers"]] == [outputs["Layer"]]
+    assert ":layer:shared:1" in outputs["Layer"]
+    layer = aws("lambda").get_layer_version(LayerName="shared", VersionNumber=1)
+    assert layer["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_powertools_layer_arn_is_accepted(aws: Client, code: dict[str, str]) -> None:
+    arn = (
+        "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:7"
+    )
+    kwargs = {
+        "FunctionName": "fn",
+        "Runtime": "python3.13",
+        "Role": _role(aws),
+        "Handler": "app.handler",
+        "Code": code,
+        "Layers": [arn],
+    }
+    with patches.disabled("accept_powertools_layer_arns"), pytest.raises(ClientError) as error:
+        aws("lambda").create_function(**kwargs)
+    assert "LayerVersion does not exist" in error.value.response["Error"]["Message"]
+
+    aws("lambda").create_function(**kwargs)
+
+    layers = aws("lambda").get_function(FunctionName="fn")["Configuration"]["Layers"]
+    assert [layer["Arn"] for layer in layers] == [arn]
+    with pytest.raises(ClientError):  # other unknown layers are still refused
+        aws("lambda").create_function(
+            **{**kwargs, "FunctionName": "fn2", "Layers": [arn.replace("017000801446", "1" * 12)]}
+        )
+
+
+def test_event_invoke_config(aws: Client, code: dict[str, str]) -> None:
+    template = _function_template(_role(aws), code)
+    template["Resources"]["Async"] = {
+        "Type": "AWS::Lambda::EventInvokeConfig",
+        "Properties": {
+            "FunctionName": {"Ref": "Fn"},
+            "Qualifier": "$LATEST",
+            "MaximumRetryAttempts": 0,
+        },
+    }
+    _create_stack(aws, "fixed", template)
+
+    config = aws("lambda").get_function_event_invoke_config(
+        FunctionName=_outputs(aws, "fixed")["Fn"]
+    )
+    assert config["MaximumRetryAttempts"] == 0
+
+
+def _mapped_queue(aws: Client, code: dict[str, str]) -> str:
+    aws("lambda").create_function(
+        FunctionName="consumer",
+        Runtime="python3.13",
+        Role=_role(aws),
+        Handler="app.handler",
+        Code=code,
+    )
+    url = aws("sqs").create_queue(QueueName="rides")["QueueUrl"]
+    arn = aws("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    aws("lambda").create_event_source_mapping(
+        FunctionName="consumer",
+        EventSourceArn=arn["Attributes"]["QueueArn"],
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+        ScalingConfig={"MaximumConcurrency": 2},
+        Enabled=True,
+    )
+    aws("sqs").send_message(QueueUrl=url, MessageBody="ride")
+    return url
+
+
+def _receive_count(aws: Client, url: str) -> str:
+    message = aws("sqs").receive_message(QueueUrl=url, AttributeNames=["ApproximateReceiveCount"])
+    return message["Messages"][0]["Attributes"]["ApproximateReceiveCount"]
+
+
+def test_event_source_mappings_are_stored_but_inert(aws: Client, code: dict[str, str]) -> None:
+    with patches.disabled("keep_event_source_mappings_inert"):
+        url = _mapped_queue(aws, code)
+        # moto "delivered" the message inside SendMessage (and failed without Docker).
+        assert _receive_count(aws, url) == "2"
+        for mapping in aws("lambda").list_event_source_mappings()["EventSourceMappings"]:
+            aws("lambda").delete_event_source_mapping(UUID=mapping["UUID"])
+        aws("lambda").delete_function(FunctionName="consumer")
+        aws("sqs").delete_queue(QueueUrl=url)
+        aws("iam").delete_role(RoleName="fn")
+
+    url = _mapped_queue(aws, code)
+
+    assert _receive_count(aws, url) == "1"  # only our receive
+    (mapping,) = aws("lambda").list_event_source_mappings()["EventSourceMappings"]
+    assert mapping["State"] == "Enabled"
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    aws("lambda").update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+    assert aws("lambda").get_event_source_mapping(UUID=mapping["UUID"])["State"] == "Disabled"
+
+
+def test_stream_mappings_leave_the_stream_alone(aws: Client, code: dict[str, str]) -> None:
+    ddb = aws("dynamodb")
+    table = ddb.create_table(
+        TableName="rides",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]
+    aws("lambda").create_function(
+        FunctionName="publisher",
+        Runtime="python3.13",
+        Role=_role(aws),
+        Handler="app.handler",
+        Code=code,
+    )
+    aws("lambda").create_event_source_mapping(
+        FunctionName="publisher",
+        EventSourceArn=table["LatestStreamArn"],
+        StartingPosition="TRIM_HORIZON",
+    )
+    ddb.put_item(TableName="rides", Item={"id": {"S": "r1"}})
+
+    streams = aws("dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=table["LatestStreamArn"])["StreamDescription"][
+        "Shards"
+    ][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=table["LatestStreamArn"],
+        ShardId=shard["ShardId"],
+        ShardIteratorType="TRIM_HORIZON",
+    )["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator)["Records"]
+    assert [r["eventName"] for r in records] == ["INSERT"]
+
+
+# --- e. SNS body-scope filter crash ------------------------------------------------------------
+
+
+def test_body_scope_numeric_rule_against_a_string_is_no_match(aws: Client) -> None:
+    from moto.sns.utils import FilterPolicyMatcher
+
+    matcher = FilterPolicyMatcher({"fare": [{"numeric": [">", 0]}]}, "MessageBody")
+    with patches.disabled("tolerate_mistyped_filter_values"), pytest.raises(TypeError):
+        matcher.matches(None, json.dumps({"fare": "cheap"}))
+
+    assert matcher.matches(None, json.dumps({"fare": "cheap"})) is False
+    assert matcher.matches(None, json.dumps({"fare": 3})) is True
+    either = FilterPolicyMatcher({"fare": [{"numeric": [">", 0]}, "cheap"]}, "MessageBody")
+    assert either.matches(None, json.dumps({"fare": "cheap"})) is True
+
+
+# --- KMS / DynamoDB / updates -------------------------------------------------------------------
+
+KEY = {
+    "Resources": {
+        "Key": {
+            "Type": "AWS::KMS::Key",
+            "Properties": {
+                "Description": "v1",
+                "KeyPolicy": {"Version": "2012-10-17", "Statement": [{"Sid": "Admin"}]},
+                "Tags": [{"Key": "project", "Value": "wild-rydes"}],
+            },
+        }
+    },
+    "Outputs": {"KeyId": {"Value": {"Ref": "Key"}}},
+}
+
+
+def test_kms_key_tags_and_policy(aws: Client) -> None:
+    with patches.disabled("fix_kms_key_resource"), pytest.raises(KeyError, match="TagKey"):
+        _create_stack(aws, "gap", KEY)
+
+    _create_stack(aws, "fixed", KEY)
+    key_id = _outputs(aws, "fixed")["KeyId"]
+
+    policy = aws("kms").get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
+    assert json.loads(policy)["Statement"] == [{"Sid": "Admin"}]
+    assert aws("kms").list_resource_tags(KeyId=key_id)["Tags"] == [
+        {"TagKey": "project", "TagValue": "wild-rydes"}
+    ]
+
+
+def test_resources_moto_cannot_update_are_kept(aws: Client) -> None:
+    changed = json.loads(json.dumps(KEY))
+    changed["Resources"]["Key"]["Properties"]["Description"] = "v2"
+    with patches.disabled("keep_resources_moto_cannot_update"):
+        _create_stack(aws, "gap", KEY)
+        aws("cloudformation").update_stack(StackName="gap", TemplateBody=json.dumps(changed))
+        assert "KeyId" not in _outputs(aws, "gap")  # the key fell out of the stack
+
+    _create_stack(aws, "fixed", KEY)
+    key_id = _outputs(aws, "fixed")["KeyId"]
+    aws("cloudformation").update_stack(StackName="fixed", TemplateBody=json.dumps(changed))
+
+    assert _outputs(aws, "fixed")["KeyId"] == key_id
+    assert aws("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Description"] == "v2"
+
+
+def test_dynamodb_table_pitr_ttl_and_sse(aws: Client) -> None:
+    template = {
+        "Resources": {
+            "Table": {
+                "Type": "AWS::DynamoDB::Table",
+                "Properties": {
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                    "TimeToLiveSpecification": {"AttributeName": "expires", "Enabled": True},
+                    "SSESpecification": {"SSEEnabled": True},
+                    "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
+                },
+            }
+        },
+        "Outputs": {"Table": {"Value": {"Ref": "Table"}}},
+    }
+
+    def pitr(name: str) -> str:
+        backups = aws("dynamodb").describe_continuous_backups(TableName=name)
+        description = backups["ContinuousBackupsDescription"]
+        return description["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"]
+
+    with patches.disabled("complete_dynamodb_table_resource"):
+        _create_stack(aws, "gap", template)
+        assert pitr(_outputs(aws, "gap")["Table"]) == "DISABLED"
+
+    _create_stack(aws, "fixed", template)
+    table = _outputs(aws, "fixed")["Table"]
+
+    assert pitr(table) == "ENABLED"
+    ttl = aws("dynamodb").describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires"}
+    description = aws("dynamodb").describe_table(TableName=table)["Table"]
+    assert description["SSEDescription"]["Status"] == "ENABLED"
+    assert description["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": "NEW_IMAGE",
+    }
+
+
+# --- h. TemplateURL hosts -----------------------------------------------------------------------
+
+
+def test_template_url_on_127_0_0_1(aws: Client) -> None:
+    aws("s3").create_bucket(Bucket="artifacts")
+    template = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
+    aws("s3").put_object(Bucket="artifacts", Key="t.json", Body=json.dumps(template))
+    url = "http://127.0.0.1:4566/artifacts/t.json"
+
+    with patches.disabled("read_template_urls_on_any_local_host"), pytest.raises(ClientError):
+        aws("cloudformation").create_stack(StackName="gap", TemplateURL=url)
+
+    aws("cloudformation").create_stack(StackName="fixed", TemplateURL=url)
+    assert _resource_types(aws, "fixed") == {"AWS::SQS::Queue"}
