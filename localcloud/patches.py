@@ -26,6 +26,7 @@ import moto.cloudformation.responses as cfn_responses
 import moto.cloudformation.utils as cfn_utils
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.cloudformation.exceptions import ValidationError
+from moto.core.responses import ActionResult
 from moto.sns.utils import FilterPolicyMatcher
 
 from localcloud import cfn_resources, sam_transform
@@ -695,6 +696,45 @@ def read_template_urls_on_any_local_host() -> None:
     # moto imported the function by name into two modules: replace every reference.
     for module in (cfn_utils, cfn_models, cfn_responses):
         _replace(module, "get_stack_from_s3_url", get_stack_from_s3_url)
+
+
+@_patch
+def list_export_imports() -> None:
+    """Gap (moto 5.2.5): ListImports is not implemented (500), so nothing can tell which stacks
+    still import an export; `make destroy-platform` asks before deleting the platform."""
+
+    def import_value_nodes(node: Any) -> Iterator[Any]:
+        if isinstance(node, dict):
+            if "Fn::ImportValue" in node:
+                yield node
+            for value in node.values():
+                yield from import_value_nodes(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from import_value_nodes(value)
+
+    def list_imports(self: cfn_models.CloudFormationBackend, export_name: str) -> list[str]:
+        if export_name not in self.exports:
+            raise ValidationError(message=f"Export '{export_name}' does not exist.")
+        importers = []
+        for stack in self.stacks.values():
+            if stack.status == "DELETE_COMPLETE":
+                continue
+            for node in import_value_nodes(stack.template_dict.get("Resources", {})):
+                name = cfn_parsing.clean_json(node["Fn::ImportValue"], stack.resource_map)
+                if name == export_name:
+                    importers.append(stack.name)
+                    break
+        if not importers:
+            raise ValidationError(message=f"Export '{export_name}' is not imported by any stack.")
+        return importers
+
+    def respond(self: cfn_responses.CloudFormationResponse) -> Any:
+        names = self.cloudformation_backend.list_imports(self._get_param("ExportName"))
+        return ActionResult({"Imports": names})
+
+    _replace(cfn_models.CloudFormationBackend, "list_imports", list_imports)
+    _replace(cfn_responses.CloudFormationResponse, "list_imports", respond)
 
 
 def describe() -> dict[str, str]:

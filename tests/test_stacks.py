@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import boto3
 import pytest
+from moto import mock_aws
 
+from localcloud.patches import apply_all
 from scripts import stacks
 
 
@@ -59,3 +63,51 @@ def test_python313_skips_the_pyenv_shim_for_the_newest_pyenv_version(tmp_path: P
 def test_no_python313_says_how_to_get_one(tmp_path: Path) -> None:
     with pytest.raises(stacks.StackError, match=r"pyenv install 3\.13"):
         stacks.find_python313({"PATH": str(tmp_path), "PYENV_ROOT": str(tmp_path)})
+
+
+def _platform_and_importer_templates() -> tuple[str, str]:
+    exports = {
+        name: {"Value": "x", "Export": {"Name": f"wild-rydes-platform-{name}"}}
+        for name in stacks.PLATFORM_EXPORTS
+    }
+    platform = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}, "Outputs": exports}
+    importer = {
+        "Resources": {
+            "Queue": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "Tags": [
+                        {
+                            "Key": "topic",
+                            "Value": {"Fn::ImportValue": "wild-rydes-platform-TopicArn"},
+                        }
+                    ]
+                },
+            }
+        }
+    }
+    return json.dumps(platform), json.dumps(importer)
+
+
+def test_destroy_platform_is_refused_while_a_service_imports_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    apply_all()  # moto has no ListImports of its own; localcloud adds it
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    ran: list[list[str]] = []
+    monkeypatch.setattr(stacks, "run", lambda command, cwd, env: ran.append(list(command)))
+    platform, importer = _platform_and_importer_templates()
+    with mock_aws():
+        cloudformation = boto3.client("cloudformation", region_name="us-east-1")
+        cloudformation.create_stack(StackName="wild-rydes-platform", TemplateBody=platform)
+        cloudformation.create_stack(StackName="wild-rydes-accounting", TemplateBody=importer)
+
+        assert stacks.main(["destroy", "platform"]) == 2
+        assert "still imported by wild-rydes-accounting" in capsys.readouterr().err
+        assert ran == []
+
+        cloudformation.delete_stack(StackName="wild-rydes-accounting")
+        assert stacks.main(["destroy", "platform"]) == 0
+        assert ran == [
+            [stacks.sam(), "delete", "--stack-name", "wild-rydes-platform", "--no-prompts"]
+        ]

@@ -811,3 +811,41 @@ def test_template_url_on_127_0_0_1(aws: Client) -> None:
 
     aws("cloudformation").create_stack(StackName="fixed", TemplateURL=url)
     assert _resource_types(aws, "fixed") == {"AWS::SQS::Queue"}
+
+
+# --- ListImports ---------------------------------------------------------------------------------
+
+EXPORTER = {
+    "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+    "Outputs": {"TopicArn": {"Value": {"Ref": "Topic"}, "Export": {"Name": "base-TopicArn"}}},
+}
+IMPORTER = {
+    "Parameters": {"Base": {"Type": "String", "Default": "base"}},
+    "Resources": {
+        "Queue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "Tags": [
+                    {"Key": "topic", "Value": {"Fn::ImportValue": {"Fn::Sub": "${Base}-TopicArn"}}}
+                ]
+            },
+        }
+    },
+}
+
+
+def test_list_imports_names_the_importing_stacks(aws: Client) -> None:
+    cfn = aws("cloudformation")
+    _create_stack(aws, "base", EXPORTER)
+    with patches.disabled("list_export_imports"), pytest.raises(NotImplementedError):
+        cfn.list_imports(ExportName="base-TopicArn")
+
+    with pytest.raises(ClientError, match="is not imported by any stack"):
+        cfn.list_imports(ExportName="base-TopicArn")
+    _create_stack(aws, "user", IMPORTER)
+    assert cfn.list_imports(ExportName="base-TopicArn")["Imports"] == ["user"]
+    cfn.delete_stack(StackName="user")
+    with pytest.raises(ClientError, match="is not imported by any stack"):
+        cfn.list_imports(ExportName="base-TopicArn")
+    with pytest.raises(ClientError, match="does not exist"):
+        cfn.list_imports(ExportName="nope-TopicArn")

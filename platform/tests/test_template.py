@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from localcloud.patches import apply_all
 from tests.support.templates import (
     REGION,
     lint_findings,
@@ -32,25 +32,14 @@ def test_sam_validate_lint_is_clean() -> None:
     assert "is a valid SAM Template" in result.stdout + result.stderr
 
 
-def _moto_compatible(template: dict) -> dict:
-    """Work around two moto 5.2.5 gaps in AWS::KMS::Key: it reads Tags in the KMS API shape
-    (TagKey) and crashes on CloudFormation's Key/Value, and it keeps a KeyPolicy object as a
-    dict that DescribeKey later fails to parse. Tags and the policy are checked on the
-    template itself below."""
-    key = template["Resources"]["RideEventsKey"]["Properties"]
-    key.pop("Tags")
-    key["KeyPolicy"] = json.dumps({"Version": "2012-10-17", "Statement": []})
-    return template
-
-
 @pytest.fixture
 def deployed() -> dict:
-    """The transformed template created as a stack in moto; yields the clients to inspect it."""
+    """The template created as a stack in moto, with localcloud's patches for moto's gaps
+    (SAM transform, KMS key tags and policy); yields the clients to inspect it."""
+    apply_all()
     with mock_aws():
         cloudformation = boto3.client("cloudformation", region_name=REGION)
-        cloudformation.create_stack(
-            StackName=STACK, TemplateBody=json.dumps(_moto_compatible(sam_transform(TEMPLATE)))
-        )
+        cloudformation.create_stack(StackName=STACK, TemplateBody=TEMPLATE.read_text())
         yield {
             "cloudformation": cloudformation,
             "sns": boto3.client("sns", region_name=REGION),
