@@ -17,6 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("management", "notification", "accounting", "extraordinary")
@@ -128,16 +129,40 @@ def deploy(stack: Stack, env: Mapping[str, str]) -> None:
     )
 
 
-def importers_of_platform(stack: Stack, env: Mapping[str, str]) -> dict[str, list[str]]:
-    """Map each platform export that some stack imports to the importing stacks."""
+def client(service: str, env: Mapping[str, str]) -> Any:
+    """A boto3 client for the target the environment describes (AWS, or localcloud)."""
     import boto3
+
+    session = boto3.Session(
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=env.get("AWS_SESSION_TOKEN"),
+        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+        profile_name=env.get("AWS_PROFILE"),
+    )
+    return session.client(service, endpoint_url=env.get("AWS_ENDPOINT_URL"))
+
+
+def stack_outputs(stack_name: str, env: Mapping[str, str]) -> dict[str, str]:
+    """A deployed stack's outputs; a clear error when the stack is not deployed."""
     from botocore.exceptions import ClientError
 
-    cloudformation = boto3.client(
-        "cloudformation",
-        endpoint_url=env.get("AWS_ENDPOINT_URL"),
-        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
-    )
+    try:
+        described = client("cloudformation", env).describe_stacks(StackName=stack_name)
+    except ClientError as error:
+        raise StackError(
+            f"stack {stack_name} is not deployed ({error.response['Error']['Message']}); "
+            "deploy it first (make deploy-all)"
+        ) from error
+    outputs = described["Stacks"][0].get("Outputs") or []
+    return {output["OutputKey"]: output["OutputValue"] for output in outputs}
+
+
+def importers_of_platform(stack: Stack, env: Mapping[str, str]) -> dict[str, list[str]]:
+    """Map each platform export that some stack imports to the importing stacks."""
+    from botocore.exceptions import ClientError
+
+    cloudformation = client("cloudformation", env)
     importers: dict[str, list[str]] = {}
     for export in PLATFORM_EXPORTS:
         export_name = f"{stack.stack_name}-{export}"

@@ -815,11 +815,11 @@ def test_template_url_on_127_0_0_1(aws: Client) -> None:
 
 # --- ListImports ---------------------------------------------------------------------------------
 
-EXPORTER = {
+LIST_IMPORTS_EXPORTER = {
     "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
     "Outputs": {"TopicArn": {"Value": {"Ref": "Topic"}, "Export": {"Name": "base-TopicArn"}}},
 }
-IMPORTER = {
+LIST_IMPORTS_IMPORTER = {
     "Parameters": {"Base": {"Type": "String", "Default": "base"}},
     "Resources": {
         "Queue": {
@@ -836,13 +836,13 @@ IMPORTER = {
 
 def test_list_imports_names_the_importing_stacks(aws: Client) -> None:
     cfn = aws("cloudformation")
-    _create_stack(aws, "base", EXPORTER)
+    _create_stack(aws, "base", LIST_IMPORTS_EXPORTER)
     with patches.disabled("list_export_imports"), pytest.raises(NotImplementedError):
         cfn.list_imports(ExportName="base-TopicArn")
 
     with pytest.raises(ClientError, match="is not imported by any stack"):
         cfn.list_imports(ExportName="base-TopicArn")
-    _create_stack(aws, "user", IMPORTER)
+    _create_stack(aws, "user", LIST_IMPORTS_IMPORTER)
     assert cfn.list_imports(ExportName="base-TopicArn")["Imports"] == ["user"]
     cfn.delete_stack(StackName="user")
     with pytest.raises(ClientError, match="is not imported by any stack"):

@@ -1,0 +1,128 @@
+"""localcloud's runtime: runs Lambda code, polls event sources, serves API Gateway stages.
+
+It lives in the same process as the moto server (it reads code zips and API definitions from
+moto's in-process backends) and talks to everything else through the public AWS APIs at
+`endpoint_url`. Typical use next to the server:
+
+    runtime = Runtime(endpoint_url, state_dir=repo / ".localcloud").start()
+    ...
+    runtime.stop()   # stops pollers, the HTTP server and every worker process
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from localcloud.runtime import invoke_patch, openapi_patch
+from localcloud.runtime.apigw import DEFAULT_PORT, ApiGateway, ApiGatewayServer
+from localcloud.runtime.apigw_routes import ApiCatalog
+from localcloud.runtime.artifacts import ArtifactCache
+from localcloud.runtime.aws_clients import ClientFactory
+from localcloud.runtime.environment import AwsTarget
+from localcloud.runtime.invoker import DEFAULT_MAX_CONCURRENCY, InvocationResult, Invoker
+from localcloud.runtime.logs import LogSink
+from localcloud.runtime.mappings import MappingSupervisor
+
+__all__ = ["InvocationResult", "Runtime"]
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """Start/stop facade for the worker manager, the event source pollers and API Gateway.
+
+    - endpoint_url: where moto listens (given to handlers as AWS_ENDPOINT_URL).
+    - state_dir: cache of extracted code and layers (e.g. `<repo>/.localcloud`, git-ignored).
+    - apigw_port: API Gateway data plane port on 127.0.0.1 (0 picks a free one); None disables.
+    - console: where function output is echoed, prefixed with the function name (None: quiet).
+    """
+
+    def __init__(
+        self,
+        endpoint_url: str,
+        state_dir: Path | str,
+        apigw_port: int | None = DEFAULT_PORT,
+        region: str = "us-east-1",
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        console: TextIO | None = sys.stdout,
+        poll_event_sources: bool = True,
+        max_concurrency_per_function: int = DEFAULT_MAX_CONCURRENCY,
+    ) -> None:
+        self.region = region
+        self.account_id = account_id
+        self._state_dir = Path(state_dir)
+        target = AwsTarget(endpoint_url)
+        self.clients = ClientFactory(target, region)
+        self.logs = LogSink(self.clients.client("logs", region), console)
+        self.invoker = Invoker(
+            ArtifactCache(self._state_dir / "runtime"),
+            target,
+            self.logs,
+            region,
+            account_id,
+            max_concurrency_per_function,
+        )
+        self.mappings = (
+            MappingSupervisor(self.clients, self.invoker, [region]) if poll_event_sources else None
+        )
+        self._apigw_port = apigw_port
+        self.apigw: ApiGatewayServer | None = None
+        self._started = False
+
+    def start(self) -> Runtime:
+        self._state_dir.mkdir(parents=True, exist_ok=True)
+        self.logs.start()
+        invoke_patch.apply()
+        invoke_patch.register(self.invoker)
+        openapi_patch.apply()
+        if self._apigw_port is not None:
+            gateway = ApiGateway(
+                ApiCatalog(self.account_id, self.region), self.invoker, self.account_id
+            )
+            self.apigw = ApiGatewayServer(gateway, self._apigw_port)
+            self.apigw.start()
+        if self.mappings is not None:
+            self.mappings.start()
+        self._started = True
+        return self
+
+    def stop(self) -> None:
+        """Stop pollers first (no new invocations), then the API server, then the workers."""
+        if not self._started:
+            return
+        self._started = False
+        if self.mappings is not None:
+            self.mappings.stop()
+        if self.apigw is not None:
+            self.apigw.stop()
+        invoke_patch.unregister(self.invoker)
+        self.invoker.shutdown()
+        self.logs.flush()
+        self.logs.stop()
+
+    def invoke(
+        self, function: str, event: Any = None, qualifier: str | None = None
+    ) -> InvocationResult:
+        """Invoke a function directly (no HTTP hop): what pollers and API Gateway use."""
+        return self.invoker.invoke(function, event, qualifier)
+
+    def invoke_url(self, api_id: str, stage: str) -> str:
+        if self.apigw is None:
+            raise RuntimeError("API Gateway is not running (apigw_port=None)")
+        return self.apigw.invoke_url(api_id, stage)
+
+    def clear_cache(self) -> None:
+        """Forget extracted code and layers (they are re-extracted on the next cold start)."""
+        shutil.rmtree(self._state_dir / "runtime", ignore_errors=True)
+
+    def __enter__(self) -> Runtime:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

@@ -1,0 +1,48 @@
+"""boto3 clients for localcloud's own calls (pollers, log shipping, destinations).
+
+One session and a lock: creating clients from several threads off a shared session is not
+thread-safe in boto3, while using one client from many threads is.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from localcloud.runtime.environment import AwsTarget
+
+# Localcloud calls are local and quick; fail fast and let the poller loop retry instead.
+_CONFIG = Config(
+    retries={"max_attempts": 2, "mode": "standard"},
+    connect_timeout=5,
+    read_timeout=30,
+    max_pool_connections=50,
+)
+
+
+class ClientFactory:
+    def __init__(self, target: AwsTarget, default_region: str) -> None:
+        self._target = target
+        self.default_region = default_region
+        self._session = boto3.session.Session(
+            aws_access_key_id=target.access_key_id,
+            aws_secret_access_key=target.secret_access_key,
+            aws_session_token=target.session_token,
+        )
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        key = (service, region or self.default_region)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self._session.client(
+                    service,
+                    region_name=key[1],
+                    endpoint_url=self._target.endpoint_url,
+                    config=_CONFIG,
+                )
+            return self._clients[key]

@@ -1,0 +1,232 @@
+"""SQS -> Lambda event source mapping, with Lambda's semantics.
+
+- Messages are received with the queue's own visibility timeout. A failed batch is not deleted,
+  so its messages reappear when that timeout ends; moto moves a message to the redrive DLQ on the
+  receive after `maxReceiveCount` (checked by the tests), so poison messages land there.
+- BatchSize and MaximumBatchingWindowInSeconds shape batches; ScalingConfig.MaximumConcurrency
+  caps how many batches of this mapping run at once (a slot is taken *before* receiving, so no
+  message sits invisible waiting for a free slot).
+- ReportBatchItemFailures: only the reported messages stay; a function error keeps all.
+- FilterCriteria: messages that match no filter are deleted without an invocation, as in AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+from typing import Any
+
+from localcloud.runtime.aws_clients import ClientFactory
+from localcloud.runtime.batch_response import failed_identifiers
+from localcloud.runtime.event_filter import EventFilter, sqs_filter_view
+from localcloud.runtime.functions import FunctionNotFound
+from localcloud.runtime.invoker import Invoker, Throttled
+from localcloud.runtime.mapping_config import MappingConfig
+
+log = logging.getLogger(__name__)
+
+_MAX_RECEIVE = 10  # SQS hands out at most ten messages per ReceiveMessage
+_LONG_POLL_S = 1  # short enough that stop() returns promptly
+_ERROR_BACKOFF_S = 1.0
+
+
+class SqsPoller:
+    def __init__(self, config: MappingConfig, clients: ClientFactory, invoker: Invoker) -> None:
+        self._config = config
+        self._filter = EventFilter(config.filter_criteria)
+        self._sqs = clients.client("sqs", config.region)
+        self._invoker = invoker
+        self._stop = threading.Event()
+        self._in_flight = 0
+        self._slots = threading.Condition()
+        self._queue_url: str | None = None
+        self._thread = threading.Thread(
+            target=self._run, name=f"sqs-poller-{config.uuid[:8]}", daemon=True
+        )
+
+    @property
+    def config(self) -> MappingConfig:
+        return self._config
+
+    def update(self, config: MappingConfig) -> None:
+        """New settings apply from the next batch (Lambda also updates in place)."""
+        self._filter = EventFilter(config.filter_criteria)
+        self._config = config
+        with self._slots:
+            self._slots.notify_all()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._slots:
+            self._slots.notify_all()
+
+    def join(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        self._thread.join(timeout)
+        with self._slots:
+            self._slots.wait_for(
+                lambda: self._in_flight == 0, max(0.0, deadline - time.monotonic())
+            )
+
+    # ---- loop -------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if not self._take_slot():
+                return
+            try:
+                messages = self._collect_batch(self._config)
+            except Exception:  # moto restarting, queue deleted...: keep the mapping alive
+                log.exception("receiving from %s failed", self._config.source_arn)
+                self._release_slot()
+                self._stop.wait(_ERROR_BACKOFF_S)
+                continue
+            if not messages:
+                self._release_slot()
+                continue
+            threading.Thread(
+                target=self._process_and_release,
+                args=(self._config, messages),
+                name=f"sqs-batch-{self._config.uuid[:8]}",
+                daemon=True,
+            ).start()
+
+    def _take_slot(self) -> bool:
+        with self._slots:
+            self._slots.wait_for(
+                lambda: self._stop.is_set() or self._in_flight < self._config.max_concurrency
+            )
+            if self._stop.is_set():
+                return False
+            self._in_flight += 1
+            return True
+
+    def _release_slot(self) -> None:
+        with self._slots:
+            self._in_flight -= 1
+            self._slots.notify_all()
+
+    def _url(self, config: MappingConfig) -> str:
+        if self._queue_url is None:
+            _, _, _, _, account, name = config.source_arn.split(":", 5)
+            response = self._sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)
+            self._queue_url = response["QueueUrl"]
+        return self._queue_url
+
+    def _collect_batch(self, config: MappingConfig) -> list[dict[str, Any]]:
+        """Receive until the batch is full or the batching window closes."""
+        url = self._url(config)
+        # Keyed by id: a window longer than the visibility timeout can hand out a message again;
+        # the batch keeps it once, with its newest receipt handle.
+        messages: dict[str, dict[str, Any]] = {}
+        window_ends: float | None = None
+        while not self._stop.is_set() and len(messages) < config.batch_size:
+            wait = _LONG_POLL_S if not messages else 0
+            received = self._sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(_MAX_RECEIVE, config.batch_size - len(messages)),
+                WaitTimeSeconds=wait,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            for message in received:
+                messages.pop(message["MessageId"], None)
+                messages[message["MessageId"]] = message
+            if messages and window_ends is None:
+                window_ends = time.monotonic() + config.batching_window_s
+            if not messages:
+                continue
+            remaining = window_ends - time.monotonic() if window_ends is not None else 0
+            if remaining <= 0:
+                break
+            if not received:
+                self._stop.wait(min(remaining, 0.1))
+        return list(messages.values())
+
+    def _process_and_release(self, config: MappingConfig, messages: list[dict[str, Any]]) -> None:
+        try:
+            self._process(config, messages)
+        except Exception:  # a bug here must not leak the concurrency slot
+            log.exception("processing a batch from %s failed", config.source_arn)
+        finally:
+            self._release_slot()
+
+    def _process(self, config: MappingConfig, messages: list[dict[str, Any]]) -> None:
+        url = self._url(config)
+        records = [sqs_record(message, config) for message in messages]
+        matching = [r for r in records if self._filter.matches(sqs_filter_view(r))]
+        if len(matching) < len(records):
+            kept = {r["messageId"] for r in matching}
+            self._delete(url, [r for r in records if r["messageId"] not in kept])
+        if not matching:
+            return
+        try:
+            result = self._invoker.invoke(config.function_arn, {"Records": matching})
+        except (Throttled, FunctionNotFound) as exc:
+            log.warning("%s: batch not delivered (%s); it will be retried", config.uuid, exc)
+            return
+        if not result.ok:
+            # Whole batch stays; the messages come back after the visibility timeout.
+            return
+        if config.reports_batch_item_failures:
+            failed = failed_identifiers(result.payload, {r["messageId"] for r in matching})
+            if failed is None:
+                return
+            self._delete(url, [r for r in matching if r["messageId"] not in failed])
+        else:
+            self._delete(url, matching)
+
+    def _delete(self, url: str, records: list[dict[str, Any]]) -> None:
+        for start in range(0, len(records), _MAX_RECEIVE):
+            chunk = records[start : start + _MAX_RECEIVE]
+            response = self._sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(chunk)
+                ],
+            )
+            for failure in response.get("Failed", []):
+                log.warning("could not delete a message from %s: %s", url, failure)
+
+
+def sqs_record(message: dict[str, Any], config: MappingConfig) -> dict[str, Any]:
+    """One message in the shape Lambda passes to the function."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message.get("Body", ""),
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": {
+            name: _lambda_message_attribute(value)
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfMessageAttributes": message.get("MD5OfMessageAttributes"),
+        "md5OfBody": message.get("MD5OfBody"),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": config.source_arn,
+        "awsRegion": config.region,
+    }
+
+
+def _lambda_message_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    # Lambda spells SQS attribute fields in camelCase and always includes both list fields.
+    attribute: dict[str, Any] = {
+        "stringListValues": list(value.get("StringListValues", [])),
+        "binaryListValues": [_b64(v) for v in value.get("BinaryListValues", [])],
+        "dataType": value["DataType"],
+    }
+    if "StringValue" in value:
+        attribute["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        attribute["binaryValue"] = _b64(value["BinaryValue"])
+    return attribute
+
+
+def _b64(value: bytes | str) -> str:
+    raw = value.encode() if isinstance(value, str) else value
+    return base64.b64encode(raw).decode()

@@ -1,0 +1,341 @@
+"""DynamoDB Streams -> Lambda event source mapping, with Lambda's semantics.
+
+Per shard, records are processed strictly in order and a failing batch blocks the shard until it
+succeeds or is given up, like Lambda's checkpointing:
+- FilterCriteria drops non-matching records before batching (they count as processed).
+- On a function error the batch is retried; with BisectBatchOnFunctionError it is split in two
+  first. Halves inherit the retry count of the batch they came from, so a poison record is
+  isolated and given up after MaximumRetryAttempts while its neighbours succeed.
+- ReportBatchItemFailures: everything before the lowest reported sequence number is checkpointed;
+  the retry starts at that record.
+- When retries (or MaximumRecordAgeInSeconds) are exhausted the batch is skipped and, with an
+  OnFailure destination, a Lambda invocation record describing it goes to that queue/topic.
+"""
+
+from __future__ import annotations
+
+import base64
+import calendar
+import datetime as dt
+import json
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from localcloud.runtime.aws_clients import ClientFactory
+from localcloud.runtime.batch_response import failed_identifiers
+from localcloud.runtime.event_filter import EventFilter
+from localcloud.runtime.functions import FunctionNotFound
+from localcloud.runtime.invoker import InvocationResult, Invoker, Throttled
+from localcloud.runtime.mapping_config import MappingConfig
+
+log = logging.getLogger(__name__)
+
+_POLL_INTERVAL_S = 0.25  # Lambda polls each shard about four times a second
+_SHARD_REFRESH_S = 1.0
+_FETCH_LIMIT = 1000
+RETRY_BASE_DELAY_S = 0.1
+_RETRY_MAX_DELAY_S = 2.0
+
+
+@dataclass
+class ShardState:
+    """Where a mapping stands in one shard; kept across disable/enable so polling resumes."""
+
+    shard_id: str
+    iterator: str | None
+    buffer: list[dict[str, Any]] = field(default_factory=list)  # fetched, matched, not done
+    first_buffered_at: float | None = None
+
+
+@dataclass
+class _Attempt:
+    records: list[dict[str, Any]]
+    retries: int = 0
+    invocations: int = 0
+
+
+class StreamPoller:
+    def __init__(
+        self,
+        config: MappingConfig,
+        clients: ClientFactory,
+        invoker: Invoker,
+        shard_states: dict[str, ShardState],
+    ) -> None:
+        self._config = config
+        self._filter = EventFilter(config.filter_criteria)
+        self._clients = clients
+        self._streams = clients.client("dynamodbstreams", config.region)
+        self._invoker = invoker
+        self._shards = shard_states  # owned by the supervisor, survives this poller
+        self._stop = threading.Event()
+        self.positioned = False  # set once every shard has an iterator (LATEST is pinned)
+        self._thread = threading.Thread(
+            target=self._run, name=f"stream-poller-{config.uuid[:8]}", daemon=True
+        )
+
+    @property
+    def config(self) -> MappingConfig:
+        return self._config
+
+    def update(self, config: MappingConfig) -> None:
+        self._filter = EventFilter(config.filter_criteria)
+        self._config = config
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    # ---- loop -------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        next_shard_refresh = 0.0
+        while not self._stop.is_set():
+            try:
+                if time.monotonic() >= next_shard_refresh:
+                    self._refresh_shards()
+                    next_shard_refresh = time.monotonic() + _SHARD_REFRESH_S
+                for shard in list(self._shards.values()):
+                    self._poll_shard(shard)
+            except Exception:  # keep the mapping alive across transient errors
+                log.exception("polling %s failed", self._config.source_arn)
+            self._stop.wait(_POLL_INTERVAL_S)
+
+    def _refresh_shards(self) -> None:
+        config = self._config
+        description = self._streams.describe_stream(StreamArn=config.source_arn)
+        for shard in description["StreamDescription"].get("Shards", []):
+            shard_id = shard["ShardId"]
+            if shard_id in self._shards:
+                continue
+            position = config.starting_position or "TRIM_HORIZON"
+            iterator = self._streams.get_shard_iterator(
+                StreamArn=config.source_arn,
+                ShardId=shard_id,
+                ShardIteratorType="LATEST" if position == "LATEST" else "TRIM_HORIZON",
+            )["ShardIterator"]
+            self._shards[shard_id] = ShardState(shard_id, iterator)
+        self.positioned = True
+
+    def _poll_shard(self, shard: ShardState) -> None:
+        config = self._config
+        if shard.iterator and len(shard.buffer) < config.batch_size:
+            response = self._streams.get_records(ShardIterator=shard.iterator, Limit=_FETCH_LIMIT)
+            shard.iterator = response.get("NextShardIterator")
+            for raw in response.get("Records", []):
+                record = lambda_stream_record(raw, config)
+                if self._filter.matches(record):
+                    shard.buffer.append(record)
+        if not shard.buffer:
+            shard.first_buffered_at = None
+            return
+        now = time.monotonic()
+        if shard.first_buffered_at is None:
+            shard.first_buffered_at = now
+        window_open = now - shard.first_buffered_at < config.batching_window_s
+        if len(shard.buffer) < config.batch_size and window_open:
+            return
+        while shard.buffer and not self._stop.is_set():
+            batch = shard.buffer[: config.batch_size]
+            done = self._deliver(shard, batch)
+            if not done:
+                return  # stopping: the undelivered records stay buffered for the next poller
+            shard.first_buffered_at = time.monotonic() if shard.buffer else None
+
+    def _deliver(self, shard: ShardState, batch: list[dict[str, Any]]) -> bool:
+        """Process one batch to completion; returns False when stopped before the end."""
+        pending = deque([_Attempt(batch)])
+        while pending:
+            if self._stop.is_set():
+                return False
+            config = self._config
+            attempt = pending[0]
+            expired = self._expired(attempt.records, config)
+            if expired:
+                self._give_up(shard, attempt, config, None, "RecordAgeExceeded")
+                pending.popleft()
+                continue
+            result = self._invoke(config, attempt.records)
+            if result is None:
+                # The batch never reached the function (throttled, function missing): Lambda
+                # retries those without counting them against MaximumRetryAttempts.
+                self._stop.wait(_RETRY_MAX_DELAY_S)
+                continue
+            attempt.invocations += 1
+            still_failing = self._failing_records(config, attempt.records, result)
+            processed = len(attempt.records) - len(still_failing)
+            del shard.buffer[:processed]  # checkpoint what succeeded
+            if not still_failing:
+                pending.popleft()
+                continue
+            attempt.records = still_failing
+            attempt.retries += 1
+            if 0 <= config.max_retry_attempts < attempt.retries:
+                self._give_up(shard, attempt, config, result, "RetryAttemptsExhausted")
+                del shard.buffer[: len(attempt.records)]
+                pending.popleft()
+                continue
+            whole_batch_error = processed == 0
+            if config.bisect_on_error and whole_batch_error and len(attempt.records) > 1:
+                middle = len(attempt.records) // 2
+                pending.popleft()
+                pending.appendleft(_Attempt(attempt.records[middle:], attempt.retries))
+                pending.appendleft(_Attempt(attempt.records[:middle], attempt.retries))
+            delay = min(RETRY_BASE_DELAY_S * 2 ** (attempt.retries - 1), _RETRY_MAX_DELAY_S)
+            self._stop.wait(delay)
+        return True
+
+    def _invoke(
+        self, config: MappingConfig, records: list[dict[str, Any]]
+    ) -> InvocationResult | None:
+        try:
+            return self._invoker.invoke(config.function_arn, {"Records": records})
+        except (Throttled, FunctionNotFound) as exc:
+            log.warning("%s: batch not delivered (%s)", config.uuid, exc)
+            return None
+
+    @staticmethod
+    def _failing_records(
+        config: MappingConfig, records: list[dict[str, Any]], result: InvocationResult | None
+    ) -> list[dict[str, Any]]:
+        if result is None or not result.ok:
+            return records
+        if not config.reports_batch_item_failures:
+            return []
+        sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
+        failed = failed_identifiers(result.payload, sequence_numbers)
+        if failed is None:
+            return records
+        if not failed:
+            return []
+        # Lambda checkpoints just before the lowest failed sequence number.
+        first = min(sequence_numbers.index(identifier) for identifier in failed)
+        return records[first:]
+
+    @staticmethod
+    def _expired(records: list[dict[str, Any]], config: MappingConfig) -> bool:
+        if config.max_record_age_s < 0:
+            return False
+        oldest = records[0]["dynamodb"]["ApproximateCreationDateTime"]
+        return time.time() - oldest > config.max_record_age_s
+
+    def _give_up(
+        self,
+        shard: ShardState,
+        attempt: _Attempt,
+        config: MappingConfig,
+        result: InvocationResult | None,
+        condition: str,
+    ) -> None:
+        log.warning(
+            "%s: giving up %d record(s) from %s (%s)",
+            config.uuid,
+            len(attempt.records),
+            shard.shard_id,
+            condition,
+        )
+        if config.on_failure_destination:
+            record = failure_record(shard.shard_id, attempt, config, result, condition)
+            send_to_destination(self._clients, config.on_failure_destination, record)
+
+
+def failure_record(
+    shard_id: str,
+    attempt: _Attempt,
+    config: MappingConfig,
+    result: InvocationResult | None,
+    condition: str,
+) -> dict[str, Any]:
+    """Lambda's on-failure invocation record for a stream batch."""
+    first, last = attempt.records[0]["dynamodb"], attempt.records[-1]["dynamodb"]
+    response_context: dict[str, Any] = {
+        "statusCode": 200,
+        "executedVersion": result.executed_version if result else "$LATEST",
+    }
+    if result is not None and result.function_error:
+        response_context["functionError"] = result.function_error
+    return {
+        "requestContext": {
+            "requestId": result.request_id if result else str(uuid.uuid4()),
+            "functionArn": config.function_arn,
+            "condition": condition,
+            "approximateInvokeCount": attempt.invocations,
+        },
+        "responseContext": response_context,
+        "version": "1.0",
+        "timestamp": _iso(time.time(), millis=True),
+        "DDBStreamBatchInfo": {
+            "shardId": shard_id,
+            "startSequenceNumber": first["SequenceNumber"],
+            "endSequenceNumber": last["SequenceNumber"],
+            "approximateArrivalOfFirstRecord": _iso(first["ApproximateCreationDateTime"]),
+            "approximateArrivalOfLastRecord": _iso(last["ApproximateCreationDateTime"]),
+            "batchSize": len(attempt.records),
+            "streamArn": config.source_arn,
+        },
+    }
+
+
+def send_to_destination(clients: ClientFactory, destination: str, record: dict[str, Any]) -> None:
+    service, region = destination.split(":")[2], destination.split(":")[3]
+    body = json.dumps(record)
+    try:
+        if service == "sqs":
+            sqs = clients.client("sqs", region)
+            account, name = destination.split(":")[4], destination.split(":")[5]
+            url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+        elif service == "sns":
+            clients.client("sns", region).publish(TopicArn=destination, Message=body)
+        else:
+            log.error("on-failure destination %s is not supported locally", destination)
+    except Exception:
+        log.exception("could not send the on-failure record to %s", destination)
+
+
+def lambda_stream_record(raw: dict[str, Any], config: MappingConfig) -> dict[str, Any]:
+    """A GetRecords record (as boto3 parses it) in the shape Lambda passes to the function."""
+    dynamodb = dict(raw["dynamodb"])
+    created = dynamodb.get("ApproximateCreationDateTime")
+    if isinstance(created, dt.datetime):
+        dynamodb["ApproximateCreationDateTime"] = calendar.timegm(created.utctimetuple())
+    for image in ("Keys", "NewImage", "OldImage"):
+        if image in dynamodb:
+            dynamodb[image] = _json_safe(dynamodb[image])
+    return {
+        "eventID": raw["eventID"],
+        "eventName": raw["eventName"],
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": config.region,
+        "dynamodb": dynamodb,
+        "eventSourceARN": config.source_arn,
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    # boto3 decodes B/BS attribute values to bytes; Lambda events carry them base64-encoded.
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _iso(epoch_seconds: float, millis: bool = False) -> str:
+    moment = dt.datetime.fromtimestamp(epoch_seconds, tz=dt.UTC)
+    if millis:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,1 @@
+"""Tests of the local Lambda runtime, event source pollers and API Gateway."""

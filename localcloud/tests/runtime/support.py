@@ -1,0 +1,114 @@
+"""Helpers shared by the runtime tests: deploying functions and queues, waiting, draining."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def zip_files(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class Deployer:
+    aws: Callable[[str], Any]
+    role_arn: str
+
+    def function(
+        self,
+        code: str,
+        *,
+        name: str | None = None,
+        handler: str = "app.handler",
+        env: dict[str, str] | None = None,
+        timeout: int = 3,
+        memory: int = 128,
+        layers: list[str] | None = None,
+        extra_files: dict[str, str] | None = None,
+    ) -> str:
+        name = name or unique("fn")
+        self.aws("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.13",
+            Role=self.role_arn,
+            Handler=handler,
+            Code={"ZipFile": zip_files({"app.py": code, **(extra_files or {})})},
+            Environment={"Variables": env or {}},
+            Timeout=timeout,
+            MemorySize=memory,
+            Layers=layers or [],
+        )
+        return name
+
+    def queue(self, *, visibility_timeout: int = 1, dlq_max_receive: int | None = None) -> dict:
+        sqs = self.aws("sqs")
+        attributes = {"VisibilityTimeout": str(visibility_timeout)}
+        result: dict[str, str] = {}
+        if dlq_max_receive is not None:
+            dlq_url = sqs.create_queue(QueueName=unique("dlq"))["QueueUrl"]
+            dlq_arn = queue_arn(sqs, dlq_url)
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": dlq_max_receive}
+            )
+            result.update(dlq_url=dlq_url, dlq_arn=dlq_arn)
+        url = sqs.create_queue(QueueName=unique("q"), Attributes=attributes)["QueueUrl"]
+        result.update(url=url, arn=queue_arn(sqs, url))
+        return result
+
+
+def queue_arn(sqs: Any, url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1) -> Any:
+    """Poll until condition() is truthy; the deadline only bounds a failing test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def drain(sqs: Any, url: str, expected: int, timeout: float = 15.0) -> list[dict[str, Any]]:
+    """Receive (and delete) until `expected` messages were seen."""
+    seen: list[dict[str, Any]] = []
+
+    def enough() -> bool:
+        response = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageAttributeNames=["All"]
+        )
+        for message in response.get("Messages", []):
+            seen.append(message)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return len(seen) >= expected
+
+    wait_for(enough, timeout)
+    return seen
+
+
+def read_records(path: Path) -> list[Any]:
+    """JSON lines a test handler appended to a file (how handlers report what they saw)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

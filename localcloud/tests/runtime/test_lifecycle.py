@@ -1,0 +1,86 @@
+"""Runtime start/stop, worker crashes, the layer cache and the moto invoke patch."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from moto.awslambda.models import LambdaBackend
+
+from localcloud.runtime import Runtime, invoke_patch
+from localcloud.runtime.artifacts import ArtifactCache
+from localcloud.tests.runtime.support import Deployer, wait_for
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); it is gone for our purposes once its state is Z.
+    status = Path(f"/proc/{pid}/stat")
+    return status.exists() and status.read_text().split()[2] != "Z"
+
+
+def test_stop_leaves_no_worker_processes_and_hands_invoke_back(
+    deploy: Deployer, endpoint: str, runtime: Runtime, tmp_path: Path, aws: Callable[[str], Any]
+) -> None:
+    name = deploy.function(
+        "import os, subprocess, sys\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "def handler(e, c):\n"
+        "    return [os.getpid(), child.pid]\n"
+    )
+    second = Runtime(endpoint, tmp_path / "state", apigw_port=0, console=None).start()
+    worker_pid, grandchild_pid = second.invoke(name).json()
+    assert _alive(worker_pid)
+
+    second.stop()
+
+    wait_for(lambda: not _alive(worker_pid) and not _alive(grandchild_pid), timeout=5)
+    # The session runtime serves boto3 invokes again once the second one is gone.
+    response = aws("lambda").invoke(FunctionName=name)
+    assert "FunctionError" not in response
+    assert runtime.invoker.worker_pids(name)
+
+
+def test_worker_exit_is_reported_as_runtime_exit_error(deploy: Deployer, runtime: Runtime) -> None:
+    name = deploy.function("import os\ndef handler(e, c):\n    os._exit(3)\n")
+
+    result = runtime.invoke(name)
+
+    assert result.function_error == "Unhandled"
+    assert result.json()["errorType"] == "Runtime.ExitError"
+    assert "exit status 3" in result.json()["errorMessage"]
+
+
+def test_layer_packages_with_foreign_native_modules_are_set_aside(tmp_path: Path) -> None:
+    aarch64_elf = b"\x7fELF\x02\x01\x01" + b"\x00" * 11 + b"\xb7\x00" + b"\x00" * 40
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as layer:
+        layer.writestr("python/purepkg/__init__.py", "")
+        layer.writestr("python/nativepkg/__init__.py", "")
+        layer.writestr("python/nativepkg/_speed.cpython-313-aarch64-linux-gnu.so", aarch64_elf)
+
+    root = ArtifactCache(tmp_path).layer_dir("sha-1", archive.getvalue()) / "python"
+
+    assert (root / "purepkg").is_dir()
+    assert not (root / "nativepkg").exists()
+    assert (root / "nativepkg.foreign-abi").is_dir()
+
+
+def test_invoke_patch_is_idempotent_and_removable() -> None:
+    patched = LambdaBackend.invoke
+    invoke_patch.apply()
+    assert LambdaBackend.invoke is patched
+    invoke_patch.remove()
+    try:
+        assert LambdaBackend.invoke is not patched
+        assert not invoke_patch.is_applied()
+    finally:
+        invoke_patch.apply()
+    assert invoke_patch.is_applied()

@@ -1,0 +1,255 @@
+"""DynamoDB Streams event source mappings: filtering, bisect, retries, on-failure destination."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localcloud.runtime import Runtime
+from localcloud.tests.runtime.support import Deployer, drain, read_records, unique, wait_for
+
+# Records every invocation; fails (raises) when a record carries poison, or reports the first
+# record listed in FAIL_ONCE as a batch item failure the first time it is seen.
+STREAM_HANDLER = """
+import json, os
+
+def handler(event, context):
+    ids = [r["dynamodb"]["Keys"]["id"]["S"] for r in event["Records"]]
+    poisoned = any("poison" in r["dynamodb"].get("NewImage", {}) for r in event["Records"])
+    with open(os.environ["RECORD_FILE"], "a") as out:
+        out.write(json.dumps({"ids": ids, "records": event["Records"], "ok": not poisoned}) + "\\n")
+    if poisoned:
+        raise RuntimeError("poison in batch")
+    marker = os.environ.get("FAIL_ONCE_MARKER")
+    for record in event["Records"]:
+        is_target = record["dynamodb"]["Keys"]["id"]["S"] == os.environ.get("FAIL_ONCE")
+        if is_target and not os.path.exists(marker):
+            open(marker, "w").close()
+            return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
+    return {"batchItemFailures": []}
+"""
+
+
+@pytest.fixture
+def mappings(aws: Callable[[str], Any]) -> Iterator[list[str]]:
+    created: list[str] = []
+    yield created
+    for uuid in created:
+        aws("lambda").delete_event_source_mapping(UUID=uuid)
+
+
+@pytest.fixture
+def table(aws: Callable[[str], Any]) -> dict[str, str]:
+    name = unique("rides")
+    description = aws("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]
+    return {"name": name, "stream_arn": description["LatestStreamArn"]}
+
+
+def _put(aws: Callable[[str], Any], table: str, ride_id: str, **extra: str) -> None:
+    item = {"id": {"S": ride_id}, "fare": {"N": "12.5"}}
+    item.update({key: {"S": value} for key, value in extra.items()})
+    aws("dynamodb").put_item(TableName=table, Item=item)
+
+
+def _map(aws: Callable[[str], Any], mappings: list[str], **kwargs: Any) -> str:
+    uuid = aws("lambda").create_event_source_mapping(**kwargs)["UUID"]
+    mappings.append(uuid)
+    return uuid
+
+
+def _succeeded_ids(record_file: Path) -> list[str]:
+    return [i for call in read_records(record_file) if call["ok"] for i in call["ids"]]
+
+
+def test_insert_only_filter_and_lambda_record_shape(
+    deploy: Deployer, aws: Callable[[str], Any], mappings: list[str], table: dict, tmp_path: Path
+) -> None:
+    record_file = tmp_path / "calls.jsonl"
+    name = deploy.function(STREAM_HANDLER, env={"RECORD_FILE": str(record_file)})
+    _put(aws, table["name"], "r1")
+    aws("dynamodb").update_item(
+        TableName=table["name"],
+        Key={"id": {"S": "r1"}},
+        UpdateExpression="SET fare = :f",
+        ExpressionAttributeValues={":f": {"N": "20"}},
+    )
+    aws("dynamodb").delete_item(TableName=table["name"], Key={"id": {"S": "r1"}})
+    _put(aws, table["name"], "r2")
+
+    _map(
+        aws,
+        mappings,
+        EventSourceArn=table["stream_arn"],
+        FunctionName=name,
+        StartingPosition="TRIM_HORIZON",
+        FilterCriteria={"Filters": [{"Pattern": json.dumps({"eventName": ["INSERT"]})}]},
+    )
+
+    wait_for(lambda: "r2" in _succeeded_ids(record_file))
+    calls = read_records(record_file)
+    records = [r for call in calls for r in call["records"]]
+    assert [r["eventName"] for r in records] == ["INSERT", "INSERT"]
+    first = records[0]
+    assert first["eventSource"] == "aws:dynamodb"
+    assert first["eventSourceARN"] == table["stream_arn"]
+    assert first["awsRegion"] == "us-east-1"
+    assert first["eventID"]
+    assert first["eventVersion"]
+    dynamodb = first["dynamodb"]
+    assert dynamodb["Keys"] == {"id": {"S": "r1"}}
+    assert dynamodb["NewImage"]["fare"] == {"N": "12.5"}
+    assert dynamodb["StreamViewType"] == "NEW_IMAGE"
+    assert isinstance(dynamodb["ApproximateCreationDateTime"], int)
+    assert dynamodb["SequenceNumber"]
+    assert dynamodb["SizeBytes"] > 0
+
+
+def test_bisect_isolates_the_poison_record_and_reports_it_on_failure(
+    deploy: Deployer, aws: Callable[[str], Any], mappings: list[str], table: dict, tmp_path: Path
+) -> None:
+    record_file = tmp_path / "calls.jsonl"
+    name = deploy.function(STREAM_HANDLER, env={"RECORD_FILE": str(record_file)})
+    failures = deploy.queue()
+    for ride_id in ("a", "b"):
+        _put(aws, table["name"], ride_id)
+    _put(aws, table["name"], "p", poison="yes")
+    _put(aws, table["name"], "d")
+
+    _map(
+        aws,
+        mappings,
+        EventSourceArn=table["stream_arn"],
+        FunctionName=name,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=4,
+        BisectBatchOnFunctionError=True,
+        MaximumRetryAttempts=2,
+        DestinationConfig={"OnFailure": {"Destination": failures["arn"]}},
+    )
+
+    [message] = drain(aws("sqs"), failures["url"], expected=1)
+    wait_for(lambda: "d" in _succeeded_ids(record_file))
+    assert sorted(_succeeded_ids(record_file)) == ["a", "b", "d"]
+    record = json.loads(message["Body"])
+    batch = record["DDBStreamBatchInfo"]
+    assert batch["batchSize"] == 1
+    assert batch["streamArn"] == table["stream_arn"]
+    assert batch["startSequenceNumber"] == batch["endSequenceNumber"]
+    poison_sequence = next(
+        r["dynamodb"]["SequenceNumber"]
+        for call in read_records(record_file)
+        for r in call["records"]
+        if r["dynamodb"]["Keys"]["id"]["S"] == "p"
+    )
+    assert batch["startSequenceNumber"] == poison_sequence
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+
+
+def test_retry_limit_sends_the_failed_batch_to_the_on_failure_queue_and_moves_on(
+    deploy: Deployer, aws: Callable[[str], Any], mappings: list[str], table: dict, tmp_path: Path
+) -> None:
+    record_file = tmp_path / "calls.jsonl"
+    name = deploy.function(STREAM_HANDLER, env={"RECORD_FILE": str(record_file)})
+    failures = deploy.queue()
+    _put(aws, table["name"], "x1", poison="yes")
+    _put(aws, table["name"], "x2")
+
+    _map(
+        aws,
+        mappings,
+        EventSourceArn=table["stream_arn"],
+        FunctionName=name,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=10,
+        MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": failures["arn"]}},
+    )
+
+    [message] = drain(aws("sqs"), failures["url"], expected=1)
+    record = json.loads(message["Body"])
+    assert record["version"] == "1.0"
+    assert record["timestamp"].endswith("Z")
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["requestContext"]["functionArn"].endswith(f":function:{name}")
+    assert record["responseContext"] == {
+        "statusCode": 200,
+        "executedVersion": "$LATEST",
+        "functionError": "Unhandled",
+    }
+    batch = record["DDBStreamBatchInfo"]
+    assert batch["batchSize"] == 2
+    assert batch["shardId"]
+    assert int(batch["startSequenceNumber"]) < int(batch["endSequenceNumber"])
+    assert batch["approximateArrivalOfFirstRecord"].endswith("Z")
+    assert batch["approximateArrivalOfLastRecord"].endswith("Z")
+    calls = read_records(record_file)
+    assert [call["ids"] for call in calls] == [["x1", "x2"], ["x1", "x2"]]
+
+    _put(aws, table["name"], "after")  # the shard is no longer blocked
+    wait_for(lambda: "after" in _succeeded_ids(record_file))
+
+
+def test_batch_item_failure_checkpoints_before_the_failed_record(
+    deploy: Deployer, aws: Callable[[str], Any], mappings: list[str], table: dict, tmp_path: Path
+) -> None:
+    record_file = tmp_path / "calls.jsonl"
+    env = {
+        "RECORD_FILE": str(record_file),
+        "FAIL_ONCE": "k3",
+        "FAIL_ONCE_MARKER": str(tmp_path / "failed-once"),
+    }
+    name = deploy.function(STREAM_HANDLER, env=env)
+    for index in range(1, 5):
+        _put(aws, table["name"], f"k{index}")
+
+    _map(
+        aws,
+        mappings,
+        EventSourceArn=table["stream_arn"],
+        FunctionName=name,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=10,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+    )
+
+    wait_for(lambda: len(read_records(record_file)) >= 2)
+    calls = [call["ids"] for call in read_records(record_file)]
+    assert calls[:2] == [["k1", "k2", "k3", "k4"], ["k3", "k4"]]
+
+
+def test_latest_starting_position_skips_existing_records(
+    deploy: Deployer,
+    aws: Callable[[str], Any],
+    mappings: list[str],
+    table: dict,
+    tmp_path: Path,
+    runtime: Runtime,
+) -> None:
+    record_file = tmp_path / "calls.jsonl"
+    name = deploy.function(STREAM_HANDLER, env={"RECORD_FILE": str(record_file)})
+    _put(aws, table["name"], "old")
+
+    uuid = _map(
+        aws,
+        mappings,
+        EventSourceArn=table["stream_arn"],
+        FunctionName=name,
+        StartingPosition="LATEST",
+    )
+    assert runtime.mappings is not None
+    wait_for(lambda: runtime.mappings.is_polling(uuid))
+    _put(aws, table["name"], "new")
+
+    wait_for(lambda: _succeeded_ids(record_file))
+    assert _succeeded_ids(record_file) == ["new"]
