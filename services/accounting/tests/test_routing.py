@@ -1,0 +1,16 @@
+"""The accounting subscription (from the template) gets exactly the rides with a fare above 0."""
+
+from __future__ import annotations
+
+import pytest
+from moto import mock_aws
+
+from tests.support.routing import ROUTES, Route, make_ride, routed
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[route.label for route in ROUTES])
+def test_the_accounting_queue_gets_exactly_the_rides_of_the_routing_table(route: Route) -> None:
+    ride = make_ride(fare=route.fare, distance=route.distance)
+    expected = {ride.id} if "accounting" in route.receivers else set()
+    with mock_aws():
+        assert routed(["accounting"], [ride]) == {"accounting": expected}

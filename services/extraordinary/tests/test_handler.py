@@ -1,0 +1,121 @@
+"""The extraordinary handler on real SQS events: each qualifying ride recorded once, with why."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from wildrydes.consumer import ConfigurationError, FailureRateError
+from wildrydes.events import sns_message
+
+from tests.support.consumers import Consumer, consumer
+from tests.support.routing import make_ride
+from tests.support.sqs_events import failed_ids, sns_envelope, sqs_event, sqs_record
+
+MODULE = "extraordinary.app"
+
+
+@pytest.fixture
+def extraordinary(monkeypatch: pytest.MonkeyPatch) -> Iterator[Consumer]:
+    with consumer(monkeypatch, "extraordinary", MODULE) as running:
+        yield running
+
+
+def reviews(running: Consumer) -> dict[str, dict[str, Any]]:
+    return {item["rideId"]["S"]: item for item in running.items()}
+
+
+def test_qualifying_rides_are_recorded_with_their_reasons(extraordinary: Consumer) -> None:
+    pricey = make_ride(fare="50", distance="1")
+    far = make_ride(fare="3", distance="20")
+    both = make_ride(fare="256.5", distance="600")
+    event = extraordinary.deliver(pricey, far, both)
+    assert extraordinary.handle(event) == {"batchItemFailures": []}
+    stored = reviews(extraordinary)
+    assert set(stored) == {pricey.id, far.id, both.id}
+    assert stored[pricey.id]["reasons"] == {"L": [{"S": "fare"}]}
+    assert stored[far.id]["reasons"] == {"L": [{"S": "distance"}]}
+    assert stored[both.id]["reasons"] == {"L": [{"S": "fare"}, {"S": "distance"}]}
+    item = stored[both.id]
+    assert item["status"] == {"S": "PENDING_REVIEW"}
+    assert item["customer"] == {"S": "234234"}
+    assert (item["fare"], item["distance"]) == ({"N": "256.5"}, {"N": "600"})
+    assert item["flaggedAt"]["S"].endswith("Z")
+
+
+def test_only_qualifying_rides_reach_the_queue(extraordinary: Consumer) -> None:
+    event = extraordinary.deliver(
+        make_ride(fare="49.99", distance="19.99"), make_ride(fare="60"), expected=1
+    )
+    assert extraordinary.handle(event) == {"batchItemFailures": []}
+    assert len(extraordinary.items()) == 1
+
+
+def test_a_ride_that_bypassed_the_filter_is_logged_and_skipped(
+    extraordinary: Consumer, caplog: pytest.LogCaptureFixture
+) -> None:
+    ordinary = make_ride(fare="49.99", distance="19.99")
+    event = sqs_event(sns_envelope(sns_message(ordinary)))
+    assert extraordinary.handle(event) == {"batchItemFailures": []}
+    assert extraordinary.items() == []
+    [warning] = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert warning.rideId == ordinary.id
+    assert "not extraordinary" in warning.getMessage()
+
+
+def test_a_redelivered_ride_changes_nothing(extraordinary: Consumer) -> None:
+    ride = make_ride(fare="75")
+    event = extraordinary.deliver(ride)
+    extraordinary.handle(event)
+    first = extraordinary.items()
+    assert extraordinary.handle(event) == {"batchItemFailures": []}
+    assert extraordinary.handle(extraordinary.deliver(ride)) == {"batchItemFailures": []}
+    assert extraordinary.items() == first
+
+
+def test_a_poison_message_fails_alone(extraordinary: Consumer) -> None:
+    good = [make_ride(fare="50"), make_ride(distance="25")]
+    event = extraordinary.deliver(*good)
+    poison = sqs_record(sns_envelope({"Message": '{"fare": 100}'}), message_id="poison")
+    event["Records"].insert(1, poison)
+    assert failed_ids(extraordinary.handle(event)) == {"poison"}
+    assert set(reviews(extraordinary)) == {ride.id for ride in good}
+
+
+def test_a_storage_error_fails_the_record_for_a_retry(extraordinary: Consumer) -> None:
+    event = extraordinary.deliver(make_ride())
+    extraordinary.app.TABLE_NAME = "no-such-table"
+    assert failed_ids(extraordinary.handle(event)) == {event["Records"][0]["messageId"]}
+
+
+@pytest.mark.parametrize(("rate", "all_fail"), [("1", True), ("0", False)])
+def test_failure_rate_switch(monkeypatch: pytest.MonkeyPatch, rate: str, all_fail: bool) -> None:
+    with consumer(monkeypatch, "extraordinary", MODULE, {"FAILURE_RATE": rate}) as running:
+        event = running.deliver(make_ride(), make_ride())
+        failed = failed_ids(running.handle(event))
+        if all_fail:
+            assert failed == {record["messageId"] for record in event["Records"]}
+            assert running.items() == []
+        else:
+            assert failed == set()
+            assert len(running.items()) == 2
+
+
+def test_an_invalid_failure_rate_stops_the_function_at_init(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with (
+        pytest.raises(FailureRateError, match="FAILURE_RATE must be a number from 0 to 1"),
+        consumer(monkeypatch, "extraordinary", MODULE, {"FAILURE_RATE": "2"}),
+    ):
+        pass
+
+
+def test_a_missing_table_name_stops_the_function_at_init(monkeypatch: pytest.MonkeyPatch) -> None:
+    with (
+        pytest.raises(ConfigurationError, match="TABLE_NAME is not set"),
+        consumer(monkeypatch, "extraordinary", MODULE, {"TABLE_NAME": ""}),
+    ):
+        pass

@@ -1,0 +1,1 @@
+"""notification: every completed ride's receipt, recorded once per ride."""

@@ -1,0 +1,289 @@
+"""Checks every consumer stack (notification, accounting, extraordinary) must pass.
+
+The three stacks share one shape: queue + DLQ + delivery DLQ, a queue policy bound to the
+platform topic, a subscription, a function with an SQS event, a table, DLQ alarms. Each
+service's test_template.py calls these on its own template, plus its service-specific checks
+(filter policy, table key, exact IAM actions).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from tests.support.packaged import sam_transform_packaged
+from tests.support.routing import template_path
+from tests.support.templates import load_template
+
+TOPIC_ARN = {"Fn::ImportValue": {"Fn::Sub": "${PlatformStackName}-TopicArn"}}
+KEY_ARN = {"Fn::ImportValue": {"Fn::Sub": "${PlatformStackName}-KeyArn"}}
+FOURTEEN_DAYS = 14 * 24 * 3600
+MAX_RECEIVE_COUNT = 5
+
+
+class ConsumerStack:
+    """One consumer service's template: as written, and as SAM deploys it."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.path: Path = template_path(service)
+        self.folder: Path = self.path.parent
+
+    @cached_property
+    def template(self) -> dict[str, Any]:
+        return load_template(self.path)
+
+    @cached_property
+    def deployed(self) -> dict[str, Any]:
+        return sam_transform_packaged(self.path)
+
+    def resources(self, kind: str, deployed: bool = False) -> dict[str, dict[str, Any]]:
+        source = self.deployed if deployed else self.template
+        return {name: r for name, r in source["Resources"].items() if r["Type"] == kind}
+
+    def properties(self, name: str) -> dict[str, Any]:
+        return self.template["Resources"][name]["Properties"]
+
+    @property
+    def function_name(self) -> str:
+        [name] = self.resources("AWS::Serverless::Function")
+        return name
+
+    @property
+    def function_timeout(self) -> int:
+        own = self.properties(self.function_name).get("Timeout")
+        return int(own or self.template["Globals"]["Function"]["Timeout"])
+
+    @property
+    def sqs_event(self) -> dict[str, Any]:
+        [event] = self.properties(self.function_name)["Events"].values()
+        assert event["Type"] == "SQS"
+        return event["Properties"]
+
+    @property
+    def subscription(self) -> dict[str, Any]:
+        [subscription] = self.resources("AWS::SNS::Subscription").values()
+        return subscription
+
+    def role_statements(self) -> list[dict[str, Any]]:
+        """Every statement of the function role's inline policies, as deployed."""
+        [role] = [
+            r
+            for name, r in self.resources("AWS::IAM::Role", deployed=True).items()
+            if name == f"{self.function_name}Role"
+        ]
+        return [
+            statement
+            for policy in role["Properties"]["Policies"]
+            for statement in policy["PolicyDocument"]["Statement"]
+        ]
+
+    def role_managed_policies(self) -> set[str]:
+        role = self.deployed["Resources"][f"{self.function_name}Role"]
+        return set(role["Properties"]["ManagedPolicyArns"])
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def get_att(resource: str, attribute: str = "Arn") -> dict[str, Any]:
+    return {"Fn::GetAtt": [resource, attribute]}
+
+
+def assert_queues_are_encrypted_with_the_platform_key(stack: ConsumerStack) -> None:
+    queues = stack.resources("AWS::SQS::Queue")
+    assert set(queues) == {"Queue", "DeadLetterQueue", "DeliveryDeadLetterQueue"}
+    for name, queue in queues.items():
+        assert queue["Properties"]["KmsMasterKeyId"] == KEY_ARN, name
+        assert 60 <= queue["Properties"]["KmsDataKeyReusePeriodSeconds"] <= 86400, name
+
+
+def assert_failed_records_reach_the_dlq(stack: ConsumerStack) -> None:
+    redrive = stack.properties("Queue")["RedrivePolicy"]
+    assert redrive == {
+        "deadLetterTargetArn": get_att("DeadLetterQueue"),
+        "maxReceiveCount": MAX_RECEIVE_COUNT,
+    }
+    # Documented where operators look: the stack description and the DLQ alarm.
+    assert f"maxReceiveCount ({MAX_RECEIVE_COUNT})" in stack.template["Description"]
+    for name in ("DeadLetterQueue", "DeliveryDeadLetterQueue"):
+        assert stack.properties(name)["MessageRetentionPeriod"] == FOURTEEN_DAYS, name
+
+
+def assert_visibility_timeout_covers_retried_invocations(stack: ConsumerStack) -> None:
+    # AWS: at least 6 x the function timeout, plus the batching window.
+    minimum = 6 * stack.function_timeout + stack.sqs_event["MaximumBatchingWindowInSeconds"]
+    assert stack.properties("Queue")["VisibilityTimeout"] >= minimum
+
+
+def _policy_for(stack: ConsumerStack, queue: str) -> dict[str, Any]:
+    policies = [
+        policy["Properties"]
+        for policy in stack.resources("AWS::SQS::QueuePolicy").values()
+        if {"Ref": queue} in policy["Properties"]["Queues"]
+    ]
+    assert len(policies) == 1, f"{queue} needs exactly one queue policy"
+    return policies[0]["PolicyDocument"]
+
+
+def assert_only_the_topic_sends_and_only_over_tls(stack: ConsumerStack) -> None:
+    for queue in ("Queue", "DeliveryDeadLetterQueue", "DeadLetterQueue"):
+        statements = _policy_for(stack, queue)["Statement"]
+        allows = [s for s in statements if s["Effect"] == "Allow"]
+        denies = [s for s in statements if s["Effect"] == "Deny"]
+        # Every queue refuses plain HTTP, for every action and principal.
+        assert any(
+            s["Principal"] == "*"
+            and s["Action"] == "sqs:*"
+            and get_att(queue) in as_list(s["Resource"])
+            and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in denies
+        ), queue
+        if queue == "DeadLetterQueue":
+            # Only SQS's own redrive writes here; nobody is granted anything.
+            assert allows == [], queue
+            continue
+        [allow] = allows
+        assert allow["Principal"] == {"Service": "sns.amazonaws.com"}
+        assert allow["Action"] == "sqs:SendMessage"
+        assert get_att(queue) in as_list(allow["Resource"])
+        assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": TOPIC_ARN}}
+
+
+def assert_subscription_delivers_to_the_queue(stack: ConsumerStack) -> None:
+    subscription = stack.subscription
+    properties = subscription["Properties"]
+    assert properties["Protocol"] == "sqs"
+    assert properties["TopicArn"] == TOPIC_ARN
+    assert properties["Endpoint"] == get_att("Queue")
+    assert properties["RawMessageDelivery"] is False  # the handler parses the SNS envelope
+    assert properties["RedrivePolicy"] == {
+        "deadLetterTargetArn": get_att("DeliveryDeadLetterQueue")
+    }
+    # The queue must accept SNS before the first delivery.
+    assert "TopicQueuesPolicy" in as_list(subscription.get("DependsOn", []))
+
+
+def numeric_operands(policy: Any) -> list[Any]:
+    """Every operand of every "numeric" rule in a filter policy, however nested."""
+    found: list[Any] = []
+    if isinstance(policy, dict):
+        for key, value in policy.items():
+            if key == "numeric":
+                found.extend(value[1::2])
+            else:
+                found.extend(numeric_operands(value))
+    elif isinstance(policy, list):
+        for item in policy:
+            found.extend(numeric_operands(item))
+    return found
+
+
+def assert_filter_policy_is_literal(stack: ConsumerStack, expected: dict[str, Any]) -> None:
+    properties = stack.subscription["Properties"]
+    assert properties["FilterPolicy"] == expected
+    assert properties["FilterPolicyScope"] == "MessageAttributes"
+    operands = numeric_operands(properties["FilterPolicy"])
+    assert operands, "a numeric filter policy was expected"
+    for operand in operands:
+        # A !Ref or a quoted number would reach SNS as a string and the rule would be refused.
+        assert type(operand) in (int, float), f"{operand!r} is not a literal number"
+
+
+def assert_function_consumes_the_queue_in_partial_batches(stack: ConsumerStack) -> None:
+    [mapping] = stack.resources("AWS::Lambda::EventSourceMapping", deployed=True).values()
+    properties = mapping["Properties"]
+    assert properties["EventSourceArn"] == get_att("Queue")
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert 1 <= properties["BatchSize"] <= 10
+    assert 0 < properties["MaximumBatchingWindowInSeconds"] <= 5
+    assert 2 <= properties["ScalingConfig"]["MaximumConcurrency"] <= 10
+
+
+def assert_role_is_least_privilege(stack: ConsumerStack, table_actions: set[str]) -> None:
+    """The inline policies grant exactly: table_actions on the table, kms:Decrypt on the key."""
+    statements = stack.role_statements()
+    granted: dict[str, set[str]] = {}
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, f"wildcard action {action}"
+            for resource in as_list(statement["Resource"]):
+                assert resource != "*", f"{action} on every resource"
+                granted.setdefault(action, set()).add(repr(resource))
+    assert set(granted) == table_actions | {"kms:Decrypt"}
+    for action in table_actions:
+        assert granted[action] == {repr(get_att("Table"))}, action
+    [kms_resource] = granted["kms:Decrypt"]
+    assert "PlatformStackName}-KeyArn" in kms_resource
+    # SAM adds these for logging, X-Ray and the SQS event's poller (receive/delete/attributes).
+    assert stack.role_managed_policies() == {
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
+    }
+
+
+def assert_table_is_on_demand_encrypted_and_recoverable(stack: ConsumerStack) -> None:
+    [table] = stack.resources("AWS::DynamoDB::Table").values()
+    properties = table["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def assert_environment_and_failure_rate_parameter(stack: ConsumerStack, handler: str) -> None:
+    function = stack.properties(stack.function_name)
+    assert function["Handler"] == handler
+    assert function["CodeUri"] == "src/"
+    assert function["Environment"]["Variables"] == {
+        "TABLE_NAME": {"Ref": "Table"},
+        "FAILURE_RATE": {"Ref": "FailureRate"},
+    }
+    parameter = stack.template["Parameters"]["FailureRate"]
+    assert parameter["Type"] == "String"
+    assert parameter["Default"] == "0"
+    pattern = re.compile(parameter["AllowedPattern"])
+    for good in ("0", "0.5", "0.05", "1", "1.0"):
+        assert pattern.fullmatch(good), good
+    for bad in ("", "1.5", "2", "-0.1", "abc", ".5", "0.5x", "nan"):
+        assert not pattern.fullmatch(bad), bad
+
+
+def assert_dlqs_alarm_when_not_empty(stack: ConsumerStack) -> None:
+    watched = set()
+    for alarm in stack.resources("AWS::CloudWatch::Alarm").values():
+        properties = alarm["Properties"]
+        assert properties["Namespace"] == "AWS/SQS"
+        assert properties["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert properties["ComparisonOperator"] == "GreaterThanThreshold"
+        assert properties["Threshold"] == 0
+        assert properties["TreatMissingData"] == "notBreaching"
+        [dimension] = properties["Dimensions"]
+        assert dimension["Name"] == "QueueName"
+        watched.add(dimension["Value"]["Fn::GetAtt"][0])
+    assert watched == {"DeadLetterQueue", "DeliveryDeadLetterQueue"}
+
+
+def assert_outputs_and_platform_parameter(stack: ConsumerStack) -> None:
+    outputs = stack.template["Outputs"]
+    assert outputs["QueueUrl"]["Value"] == {"Ref": "Queue"}
+    assert outputs["DeadLetterQueueUrl"]["Value"] == {"Ref": "DeadLetterQueue"}
+    assert outputs["TableName"]["Value"] == {"Ref": "Table"}
+    parameter = stack.template["Parameters"]["PlatformStackName"]
+    assert parameter["Default"] == "wild-rydes-platform"
+    assert re.fullmatch(parameter["AllowedPattern"], "wild-rydes-platform")
+
+
+def assert_resources_are_tagged(stack: ConsumerStack) -> None:
+    expected = {"project": "wild-rydes", "service": stack.service}
+    assert stack.template["Globals"]["Function"]["Tags"] == expected
+    for kind in ("AWS::SQS::Queue", "AWS::DynamoDB::Table"):
+        for name, resource in stack.resources(kind).items():
+            tags = {tag["Key"]: tag["Value"] for tag in resource["Properties"]["Tags"]}
+            assert tags == expected, name
+    environment = stack.template["Globals"]["Function"]["Environment"]["Variables"]
+    assert environment["POWERTOOLS_SERVICE_NAME"] == stack.service
