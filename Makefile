@@ -86,3 +86,41 @@ destroy-platform: setup ## Delete the platform stack (refused while a service st
 destroy-all: setup ## Delete the four services, then the platform
 	$(require_target)
 	$(STACKS) destroy $(SERVICES) platform
+
+# --- localcloud: the whole system on this machine, no Docker, no AWS account -----------------
+
+.PHONY: local-up
+local-up: setup ## Start localcloud in the background (idempotent; state in .localcloud/)
+	$(PY) -m localcloud up
+
+.PHONY: local-down
+local-down: setup ## Stop localcloud and every process it started
+	$(PY) -m localcloud down
+
+.PHONY: local-status
+local-status: setup ## Is localcloud running, and which stacks does it hold
+	$(PY) -m localcloud status
+
+.PHONY: local-env
+local-env: setup ## Print export lines for AWS_ENDPOINT_URL, credentials, WILDRYDES_API_URL/KEY
+	@$(PY) -m localcloud env --prefix $(STACK_PREFIX)
+
+.PHONY: logs
+logs: ## Recent logs of one service's functions: make logs SERVICE=accounting [TARGET=local]
+	$(require_service)
+	$(require_target)
+	@$(MAKE) --no-print-directory setup
+	$(STACKS) logs $(SERVICE)
+
+.PHONY: smoke
+smoke: setup ## Submit the seed ride and show which services received it (TARGET=aws|local)
+	$(require_target)
+	$(PY) -m scripts.smoke --target $(TARGET) --prefix $(STACK_PREFIX)
+
+.PHONY: demo
+demo: setup ## Run everything locally: localcloud, all five stacks, rides that show the filters
+	$(PY) -m scripts.demo
+
+.PHONY: test-e2e
+test-e2e: setup ## Only the end-to-end tests (deploys all stacks into a private localcloud)
+	$(VENV)/bin/pytest -q tests/e2e

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from localcloud import state
 
@@ -144,6 +146,87 @@ def serve(port: int, apigw_port: int) -> int:
     return 0
 
 
+def require_running() -> state.Running:
+    running = state.read()
+    if running is None:
+        raise SystemExit("localcloud: not running (start it with `make local-up`)")
+    return running
+
+
+def client(running: state.Running, service: str) -> Any:
+    import boto3
+
+    env = running.env
+    return boto3.client(
+        service,
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def status() -> int:
+    running = state.read()
+    if running is None:
+        say("not running")
+        return 3  # like `systemctl status`: non-zero when the service is down
+    say(
+        f"running (pid {running.pid}): AWS API {running.endpoint_url}, "
+        f"API Gateway http://127.0.0.1:{running.apigw_port}"
+    )
+    summaries = client(running, "cloudformation").list_stacks()["StackSummaries"]
+    live = [s for s in summaries if s["StackStatus"] != "DELETE_COMPLETE"]
+    for summary in sorted(live, key=lambda s: s["StackName"]):
+        print(f"  {summary['StackName']:<40} {summary['StackStatus']}")
+    if not live:
+        print("  no stacks deployed (make deploy-all TARGET=local)")
+    return 0
+
+
+def env_exports(prefix: str) -> int:
+    """`export` lines for a shell: the AWS environment, plus the API URL and key once the
+    management stack is deployed."""
+    running = require_running()
+    exports = dict(running.env)
+    from botocore.exceptions import ClientError
+
+    try:
+        stack = client(running, "cloudformation").describe_stacks(StackName=f"{prefix}-management")
+    except ClientError:  # not deployed (yet): nothing to point at
+        stack = None
+    if stack:
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0].get("Outputs", [])}
+        key = client(running, "apigateway").get_api_key(
+            apiKey=outputs["ApiKeyId"], includeValue=True
+        )
+        exports["WILDRYDES_API_URL"] = (
+            running.api_url(outputs["ApiId"], "Prod") + "/submit-ride-completion"
+        )
+        exports["WILDRYDES_API_KEY"] = key["value"]
+    for name, value in exports.items():
+        print(f"export {name}={shlex.quote(value)}")
+    if not stack:
+        print(f"# {prefix}-management is not deployed yet: no WILDRYDES_API_URL / _KEY")
+    return 0
+
+
+def logs(function: str | None, limit: int) -> int:
+    """Recent output of every function whose name contains `function` (all when omitted)."""
+    running = require_running()
+    cloudwatch = client(running, "logs")
+    groups = cloudwatch.describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]
+    names = [g["logGroupName"] for g in groups if not function or function in g["logGroupName"]]
+    if not names:
+        say(f"no function logs{' matching ' + repr(function) if function else ''} yet")
+        return 1
+    for group in names:
+        events = cloudwatch.filter_log_events(logGroupName=group)["events"]
+        for event in events[-limit:]:
+            print(f"[{group.removeprefix('/aws/lambda/')}] {event['message'].rstrip()}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -158,9 +241,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             default=int(os.environ.get("LOCALCLOUD_APIGW_PORT", state.DEFAULT_APIGW_PORT)),
         )
     commands.add_parser("down")
+    commands.add_parser("status")
+    env_command = commands.add_parser("env")
+    env_command.add_argument("--prefix", default="wild-rydes")
+    logs_command = commands.add_parser("logs")
+    logs_command.add_argument("function", nargs="?", help="part of a function name")
+    logs_command.add_argument("--limit", type=int, default=50)
     args = parser.parse_args(argv)
     if args.command == "up":
         return up(args.port, args.apigw_port)
     if args.command == "serve":
         return serve(args.port, args.apigw_port)
+    if args.command == "status":
+        return status()
+    if args.command == "env":
+        return env_exports(args.prefix)
+    if args.command == "logs":
+        return logs(args.function, args.limit)
     return down()

@@ -14,9 +14,11 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from localcloud.env import DEFAULT_PORT, endpoint_url, local_env
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PORT = 4566
 DEFAULT_APIGW_PORT = 4567
+__all__ = ["DEFAULT_PORT", "Running"]
 
 
 def home() -> Path:
@@ -32,9 +34,16 @@ class Running:
 
     @property
     def endpoint_url(self) -> str:
-        # "localhost", not 127.0.0.1: moto's S3 only parses path-style URLs on localhost, and
-        # sam deploy hands CloudFormation an S3 URL built from this endpoint.
-        return f"http://localhost:{self.port}"
+        return endpoint_url(self.port)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment that points AWS tools at this localcloud."""
+        return local_env(self.port)
+
+    def api_url(self, api_id: str, stage: str) -> str:
+        """Where the API Gateway data plane serves a deployed REST API stage."""
+        return f"http://127.0.0.1:{self.apigw_port}/{api_id}/{stage}"
 
     def is_alive(self) -> bool:
         try:

@@ -92,9 +92,13 @@ def target_environment(target: str) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("SAM_CLI_TELEMETRY", "0")
     if target == "local":
-        from localcloud.env import local_env
+        from localcloud import state
 
-        env.update(local_env(int(os.environ.get("LOCALCLOUD_PORT", "4566"))))
+        running = state.read()
+        if running is None:
+            raise StackError("localcloud is not running: start it with `make local-up`")
+        env.pop("AWS_PROFILE", None)  # a profile's credentials would win over localcloud's
+        env.update(running.env)
     return env
 
 
@@ -192,18 +196,27 @@ def destroy(stack: Stack, env: Mapping[str, str]) -> None:
     run([sam(), "delete", "--stack-name", stack.stack_name, "--no-prompts"], stack.folder, env)
 
 
+def logs(stack: Stack, env: Mapping[str, str]) -> None:
+    """The stack's function logs of the last hour, via the SAM CLI (AWS and localcloud alike)."""
+    run(
+        [sam(), "logs", "--stack-name", stack.stack_name, "--start-time", "1hour ago"],
+        stack.folder,
+        env,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.stacks", description=__doc__)
     parser.add_argument("--target", choices=("aws", "local"), default="aws")
     parser.add_argument("--prefix", type=stack_prefix, default="wild-rydes")
-    parser.add_argument("action", choices=("deploy", "destroy"))
+    parser.add_argument("action", choices=("deploy", "destroy", "logs"))
     parser.add_argument("stacks", nargs="+", metavar="stack")
     args = parser.parse_args(argv)
     try:
         stacks = [parse_stack(name, args.prefix) for name in args.stacks]
         env = target_environment(args.target)
         for stack in stacks:
-            (deploy if args.action == "deploy" else destroy)(stack, env)
+            {"deploy": deploy, "destroy": destroy, "logs": logs}[args.action](stack, env)
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
