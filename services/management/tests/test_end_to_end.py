@@ -1,0 +1,43 @@
+"""The seed's smoke test in-process: POST -> Rides table -> stream -> RidePublisher -> topic ->
+a subscribed queue, with the message attributes the consumers filter on."""
+
+from __future__ import annotations
+
+import json
+
+from boto3.dynamodb.types import TypeDeserializer
+from wildrydes.events import ride_from_sqs_body
+
+SEED = {
+    "from": "Berlin",
+    "to": "Munich",
+    "duration": 480,
+    "distance": 600,
+    "customer": "234234",
+    "fare": 256.5,
+}
+
+
+def test_the_seed_ride_reaches_the_topic_exactly_once(cloud, post_ride, publish) -> None:
+    response = post_ride(SEED, content_type="application/json")
+    assert response["statusCode"] == 201
+    ride_id = json.loads(response["body"])["id"]
+
+    [item] = cloud.rides()
+    stored = {name: TypeDeserializer().deserialize(value) for name, value in item.items()}
+    assert stored["id"] == ride_id
+
+    records = cloud.stream_records()
+    assert [r["eventName"] for r in records] == ["INSERT"]
+    assert publish(records) == {"batchItemFailures": []}
+
+    [envelope] = cloud.received()
+    assert envelope["TopicArn"] == cloud.topic_arn
+    assert envelope["MessageAttributes"] == {
+        "fare": {"Type": "Number", "Value": "256.5"},
+        "distance": {"Type": "Number", "Value": "600"},
+    }
+    message = json.loads(envelope["Message"])
+    assert message == {**SEED, "id": ride_id, "submittedAt": stored["submittedAt"]}
+    # What every consumer will parse out of its queue is the stored ride.
+    assert ride_from_sqs_body(json.dumps(envelope)).to_item() == stored

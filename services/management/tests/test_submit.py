@@ -1,0 +1,206 @@
+"""POST /submit-ride-completion: what is stored, what is refused (and then nothing is stored)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from typing import Any
+
+import pytest
+from management import submit
+
+SEED = {
+    "from": "Berlin",
+    "to": "Munich",
+    "duration": 480,
+    "distance": 600,
+    "customer": "234234",
+    "fare": 256.5,
+}
+SEED_FIELDS = ["from", "to", "duration", "distance", "customer", "fare"]
+
+
+def body_of(response: dict[str, Any]) -> dict[str, Any]:
+    assert response["headers"]["Content-Type"] == "application/json"
+    return json.loads(response["body"])
+
+
+def raw_seed(field: str, json_text: str) -> str:
+    """The seed as JSON text with one value replaced by raw text (NaN, 1e400...)."""
+    return json.dumps({**SEED, field: "__RAW__"}).replace('"__RAW__"', json_text)
+
+
+def test_a_valid_ride_is_stored_once_and_answered_201(post_ride, cloud) -> None:
+    response = post_ride(SEED)
+    assert response["statusCode"] == 201
+    ride = body_of(response)
+    assert re.fullmatch(r"[0-9a-f]{32}", ride["id"])
+    assert {key: ride[key] for key in SEED} == SEED
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", ride["submittedAt"])
+    assert response["headers"]["Location"] == f"/Prod/rides/{ride['id']}"
+    assert "Idempotent-Replayed" not in response["headers"]
+
+    [item] = cloud.rides()
+    assert item["id"] == {"S": ride["id"]}
+    assert item["fare"] == {"N": "256.5"}
+    assert item["distance"] == {"N": "600"}
+    assert item["from"] == {"S": "Berlin"}
+    assert item["submittedAt"] == {"S": ride["submittedAt"]}
+    assert cloud.key_records() == []
+    # The handler does not publish: the stream does (see the publisher tests).
+    assert cloud.received() == []
+
+
+def test_each_submission_without_a_key_is_a_new_ride(post_ride, cloud) -> None:
+    first, second = body_of(post_ride(SEED)), body_of(post_ride(SEED))
+    assert first["id"] != second["id"]
+    assert len(cloud.rides()) == 2
+
+
+def test_numbers_are_stored_exactly_as_sent(post_ride, cloud) -> None:
+    response = post_ride(raw_seed("fare", "0.1"))
+    assert response["statusCode"] == 201
+    [item] = cloud.rides()
+    assert item["fare"] == {"N": "0.1"}
+    assert body_of(response)["fare"] == 0.1
+
+
+def test_places_are_trimmed(post_ride, cloud) -> None:
+    ride = body_of(post_ride({**SEED, "from": "  Berlin "}))
+    assert ride["from"] == "Berlin"
+    assert cloud.rides()[0]["from"] == {"S": "Berlin"}
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json; charset=utf-8", "Application/JSON", 'application/json;charset="UTF-8"'],
+)
+def test_json_content_type_variants_are_accepted(post_ride, content_type: str) -> None:
+    assert post_ride(SEED, content_type=content_type)["statusCode"] == 201
+
+
+def test_header_names_are_case_insensitive(post_ride, cloud) -> None:
+    response = post_ride(SEED, content_type=None, **{"content-type": "application/json"})
+    assert response["statusCode"] == 201
+
+
+def test_a_base64_encoded_body_is_decoded(cloud, make_api_event, lambda_context) -> None:
+    event = make_api_event(
+        "POST",
+        "/submit-ride-completion",
+        "/submit-ride-completion",
+        base64.b64encode(json.dumps(SEED).encode()).decode(),
+        {"Content-Type": "application/json"},
+    )
+    event["isBase64Encoded"] = True
+    assert submit.lambda_handler(event, lambda_context)["statusCode"] == 201
+    assert len(cloud.rides()) == 1
+
+
+def test_location_keeps_a_custom_domain_base_path(cloud, make_api_event, lambda_context) -> None:
+    event = make_api_event(
+        "POST",
+        "/submit-ride-completion",
+        "/submit-ride-completion",
+        json.dumps(SEED),
+        {"Content-Type": "application/json"},
+    )
+    event["requestContext"]["path"] = "/v1/submit-ride-completion"
+    response = submit.lambda_handler(event, lambda_context)
+    assert response["headers"]["Location"] == f"/v1/rides/{body_of(response)['id']}"
+
+
+MEGABYTE_BODY = json.dumps({**SEED, "from": "x" * 1_000_000})
+
+# (case id, request, status, the fields the errors must name)
+BAD_REQUESTS = [
+    ("empty object", {"body": {}}, 400, SEED_FIELDS),
+    ("missing fare", {"body": {k: v for k, v in SEED.items() if k != "fare"}}, 400, ["fare"]),
+    ("fare as string", {"body": {**SEED, "fare": "256.5"}}, 400, ["fare"]),
+    ("fare as boolean", {"body": {**SEED, "fare": True}}, 400, ["fare"]),
+    ("fare null", {"body": {**SEED, "fare": None}}, 400, ["fare"]),
+    ("fare as array", {"body": {**SEED, "fare": [1]}}, 400, ["fare"]),
+    ("fare as object", {"body": {**SEED, "fare": {"amount": 1}}}, 400, ["fare"]),
+    ("customer as number", {"body": {**SEED, "customer": 234234}}, 400, ["customer"]),
+    ("from as number", {"body": {**SEED, "from": 1}}, 400, ["from"]),
+    ("negative fare", {"body": {**SEED, "fare": -1}}, 400, ["fare"]),
+    ("negative distance", {"body": {**SEED, "distance": -0.5}}, 400, ["distance"]),
+    ("NaN", {"body": raw_seed("fare", "NaN")}, 400, ["fare"]),
+    ("Infinity", {"body": raw_seed("distance", "Infinity")}, 400, ["distance"]),
+    ("-Infinity", {"body": raw_seed("duration", "-Infinity")}, 400, ["duration"]),
+    ("1e400", {"body": raw_seed("fare", "1e400")}, 400, ["fare"]),
+    ("above the SNS limit", {"body": {**SEED, "distance": 1_000_000_001}}, 400, ["distance"]),
+    ("5000-digit integer", {"body": raw_seed("fare", "9" * 5000)}, 400, ["fare"]),
+    ("six decimals", {"body": raw_seed("fare", "1.123456")}, 400, ["fare"]),
+    ("tiny exponent", {"body": raw_seed("fare", "1e-7")}, 400, ["fare"]),
+    ("empty from", {"body": {**SEED, "from": ""}}, 400, ["from"]),
+    ("blank to", {"body": {**SEED, "to": "   "}}, 400, ["to"]),
+    ("empty customer", {"body": {**SEED, "customer": ""}}, 400, ["customer"]),
+    ("too long place", {"body": {**SEED, "to": "x" * 101}}, 400, ["to"]),
+    ("unknown field", {"body": {**SEED, "fair": 12}}, 400, ["fair"]),
+    (
+        "several problems at once",
+        {"body": {"from": "", "to": "Munich", "duration": -1, "fare": "x", "tip": 1}},
+        400,
+        ["from", "duration", "distance", "customer", "fare", "tip"],
+    ),
+    ("repeated field", {"body": raw_seed("fare", '1, "fare": 100')}, 400, ["fare"]),
+    ("JSON array", {"body": [SEED]}, 400, ["body"]),
+    ("JSON string", {"body": '"a ride"'}, 400, ["body"]),
+    ("JSON number", {"body": "42"}, 400, ["body"]),
+    ("JSON null", {"body": "null"}, 400, ["body"]),
+    ("JSON boolean", {"body": "true"}, 400, ["body"]),
+    ("invalid JSON", {"body": '{"from": "Berlin",'}, 400, ["body"]),
+    ("single quotes", {"body": "{'from': 'Berlin'}"}, 400, ["body"]),
+    ("empty body", {"body": ""}, 400, ["body"]),
+    ("no body", {"body": None}, 400, ["body"]),
+    ("1 MB body", {"body": MEGABYTE_BODY}, 413, ["body"]),
+    ("just over the limit", {"body": " " * submit.MAX_BODY_BYTES + "{}"}, 413, ["body"]),
+    ("no content type", {"content_type": None}, 415, ["Content-Type"]),
+    ("text/plain", {"content_type": "text/plain"}, 415, ["Content-Type"]),
+    ("form encoded", {"content_type": "application/x-www-form-urlencoded"}, 415, ["Content-Type"]),
+    ("json lookalike", {"content_type": "application/jsonp"}, 415, ["Content-Type"]),
+    ("latin-1 JSON", {"content_type": "application/json; charset=latin-1"}, 415, ["Content-Type"]),
+    ("empty key", {"Idempotency_Key": ""}, 400, ["Idempotency-Key"]),
+    ("key too long", {"Idempotency_Key": "k" * 129}, 400, ["Idempotency-Key"]),
+    ("key with space", {"Idempotency_Key": "my key"}, 400, ["Idempotency-Key"]),
+    ("non-ASCII key", {"Idempotency_Key": "schlüssel"}, 400, ["Idempotency-Key"]),
+    (
+        "bad key and bad body",
+        {"Idempotency_Key": "my key", "body": {**SEED, "fare": -1}},
+        400,
+        ["Idempotency-Key", "fare"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("request_", "status", "fields"),
+    [case[1:] for case in BAD_REQUESTS],
+    ids=[case[0] for case in BAD_REQUESTS],
+)
+def test_bad_requests_are_refused_and_nothing_is_stored(
+    post_ride, cloud, request_: dict[str, Any], status: int, fields: list[str]
+) -> None:
+    response = post_ride(**{"body": SEED, **request_})
+    assert response["statusCode"] == status
+    answer = body_of(response)
+    assert answer["message"]
+    assert sorted(error["field"] for error in answer["errors"]) == sorted(fields)
+    assert all(error["error"] for error in answer["errors"])
+    assert cloud.rides() == []
+    assert cloud.key_records() == []
+    assert cloud.stream_records() == []
+
+
+def test_errors_say_what_was_wrong(post_ride) -> None:
+    answer = body_of(post_ride({**SEED, "fare": -1, "fair": 3}))
+    assert answer["errors"] == [
+        {"field": "fare", "error": "Input should be greater than or equal to 0"},
+        {"field": "fair", "error": "is not a field of a ride"},
+    ]
+    answer = body_of(post_ride(raw_seed("fare", "NaN")))
+    assert answer["errors"] == [{"field": "fare", "error": "Input should be a finite number"}]
+    answer = body_of(post_ride("[1]"))
+    assert answer["errors"] == [{"field": "body", "error": "got an array"}]
