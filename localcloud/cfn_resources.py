@@ -269,16 +269,18 @@ def _apigw(account_id: str, region: str) -> APIGatewayBackend:
     return apigateway_backends[account_id][region]
 
 
-def _api_key_schemes(body: dict[str, Any]) -> set[str]:
-    """Names of the security schemes that mean "x-api-key header" (OpenAPI 3 and Swagger 2)."""
+def api_key_schemes(body: dict[str, Any]) -> set[str]:
+    """Names of the security schemes that mean "x-api-key header" (OpenAPI 3 and Swagger 2).
+    Also used by `patches.complete_openapi_import` for PutRestApi / ImportRestApi."""
     schemes = {
-        **body.get("securityDefinitions", {}),
-        **body.get("components", {}).get("securitySchemes", {}),
+        **(body.get("securityDefinitions") or {}),
+        **((body.get("components") or {}).get("securitySchemes") or {}),
     }
     return {
         name
         for name, scheme in schemes.items()
-        if scheme.get("type") == "apiKey"
+        if isinstance(scheme, dict)
+        and scheme.get("type") == "apiKey"
         and scheme.get("name", "").lower() == "x-api-key"
         and scheme.get("in") == "header"
         and "x-amazon-apigateway-authtype" not in scheme
@@ -292,7 +294,7 @@ def import_openapi_body(backend: APIGatewayBackend, api_id: str, body: dict[str,
     api.resources = {}
     api.default = api.add_child("/")
     api.root_resource_id = api.default.id
-    key_schemes = _api_key_schemes(body)
+    key_schemes = api_key_schemes(body)
     default_security = body.get("security", [])
     for path, item in sorted(body.get("paths", {}).items()):
         resource = _resource_for_path(backend, api_id, path)

@@ -10,7 +10,6 @@ import argparse
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,20 +27,13 @@ def say(message: str) -> None:
     print(f"localcloud: {message}", flush=True)
 
 
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def up(port: int, apigw_port: int) -> int:
     running = state.read()
     if running:
         say(f"already running (pid {running.pid}) at {running.endpoint_url}")
         return 0
+    from localcloud.server import port_is_free
+
     for name, number in (("AWS API", port), ("API Gateway", apigw_port)):
         if not port_is_free(number):
             say(

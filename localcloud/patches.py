@@ -5,7 +5,8 @@ docstring names the gap; `apply_all()` applies them all, idempotently. The repla
 recorded, so a test can switch one patch off (`disabled(name)`) and show that moto still has the
 gap: after a moto upgrade, `pytest localcloud/tests/test_patches.py` says which patches are still
 needed. New CloudFormation resource handlers live in `cfn_resources.py`; they do nothing until
-`add_missing_cfn_resources()` registers them here.
+`add_missing_cfn_resources()` registers them here. Likewise `runtime/invoke_routing.py` only
+holds the registry of the runtime's invokers that `run_invocations_in_localcloud()` forwards to.
 """
 
 from __future__ import annotations
@@ -735,6 +736,114 @@ def list_export_imports() -> None:
 
     _replace(cfn_models.CloudFormationBackend, "list_imports", list_imports)
     _replace(cfn_responses.CloudFormationResponse, "list_imports", respond)
+
+
+# --- i. Lambda Invoke runs the function locally ------------------------------------------------
+
+
+@_patch
+def run_invocations_in_localcloud() -> None:
+    """Gap (moto 5.2.5): Lambda Invoke cannot run a function without Docker: LambdaBackend starts
+    a container, and LambdaSimpleBackend (`use_docker: false`) only echoes the payload back.
+
+    While a localcloud Runtime runs, it registers its invoker with
+    `localcloud.runtime.invoke_routing`; we hand Invoke (both backends) and the deprecated
+    InvokeAsync (LambdaFunction.invoke) to that invoker, which runs the deployed code in a worker
+    process. With no invoker registered, moto's own invoke runs unchanged."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    from localcloud.runtime import invoke_routing as routing
+
+    def backend_invoke(original: Callable[..., Any]) -> Callable[..., Any]:
+        def invoke(
+            self: LambdaBackend,
+            function_name: str,
+            qualifier: str | None,
+            body: Any,
+            headers: Any,
+            response_headers: dict[str, str],
+        ) -> bytes | str | None:
+            invoker = routing.current()
+            if invoker is None:
+                return original(self, function_name, qualifier, body, headers, response_headers)
+            return routing.invoke_through_backend(
+                invoker, self, function_name, qualifier, body, headers, response_headers
+            )
+
+        return invoke
+
+    original_function_invoke = LambdaFunction.__dict__["invoke"]
+
+    def function_invoke(
+        self: LambdaFunction, body: Any, request_headers: Any, response_headers: dict[str, str]
+    ) -> bytes | str:
+        invoker = routing.current()
+        if invoker is None:
+            return original_function_invoke(self, body, request_headers, response_headers)
+        return routing.invoke_function(invoker, self, body, request_headers, response_headers)
+
+    for backend_cls in (LambdaBackend, LambdaSimpleBackend):
+        _replace(backend_cls, "invoke", backend_invoke(backend_cls.__dict__["invoke"]))
+    _replace(LambdaFunction, "invoke", function_invoke)
+
+
+# --- j. OpenAPI import (PutRestApi / ImportRestApi) ---------------------------------------------
+
+_ANY_METHOD_KEY = "x-amazon-apigateway-any-method"
+_API_METHODS = {"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "ANY"}
+
+
+@_patch
+def complete_openapi_import() -> None:
+    """Gap (moto 5.2.5): PutRestApi / ImportRestApi ignore a `security` requirement on an apiKey
+    scheme (how SAM's `Auth: ApiKeyRequired: true` marks a method, so every method would be
+    served without a key), store `x-amazon-apigateway-any-method` as a method literally named
+    "X-AMAZON-APIGATEWAY-ANY-METHOD" and ignore `x-amazon-apigateway-binary-media-types`.
+
+    moto's import runs unchanged; then we fix the imported methods and the API's binary media
+    types from the same document. (CloudFormation's RestApi Body goes through cfn_resources.)"""
+    from moto.apigateway.models import APIGatewayBackend
+
+    original = APIGatewayBackend.__dict__["put_rest_api"]
+
+    def put_rest_api(
+        self: APIGatewayBackend,
+        function_id: str,
+        api_doc: dict[str, Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        api = original(self, function_id, api_doc, *args, **kwargs)
+        _complete_imported_methods(api, api_doc)
+        return api
+
+    # import_rest_api calls self.put_rest_api, so this covers both.
+    _replace(APIGatewayBackend, "put_rest_api", put_rest_api)
+
+
+def _complete_imported_methods(api: Any, api_doc: dict[str, Any]) -> None:
+    key_schemes = cfn_resources.api_key_schemes(api_doc)
+    default_security = api_doc.get("security")
+    binary_types = api_doc.get("x-amazon-apigateway-binary-media-types")
+    if binary_types:
+        api.binaryMediaTypes = list(dict.fromkeys([*api.binaryMediaTypes, *binary_types]))
+    resources_by_path = {resource.get_path(): resource for resource in api.resources.values()}
+    for path, path_doc in (api_doc.get("paths") or {}).items():
+        resource = resources_by_path.get(path)
+        if resource is None:
+            continue
+        for key, method_doc in path_doc.items():
+            stored = resource.resource_methods.pop(key.upper(), None)
+            if stored is None:
+                continue
+            name = "ANY" if key.lower() == _ANY_METHOD_KEY else key.upper()
+            if name not in _API_METHODS:
+                continue  # e.g. path-level `parameters`, which is not a method
+            stored.http_method = name
+            security = method_doc.get("security", default_security) or []
+            if any(scheme in key_schemes for requirement in security for scheme in requirement):
+                stored.api_key_required = True
+            resource.resource_methods[name] = stored
 
 
 def describe() -> dict[str, str]:

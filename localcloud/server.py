@@ -41,7 +41,7 @@ class PortBusyError(RuntimeError):
         self.port = port
 
 
-def _port_is_free(port: int) -> bool:
+def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # Same option werkzeug sets, so a port left in TIME_WAIT by a previous run counts as free.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -103,7 +103,7 @@ def start(port: int = 4566, *, reset: bool = True) -> LocalCloud:
 
     `reset` empties moto's in-memory state first, so each start is a fresh account even when
     an earlier server ran in this process (moto's backends are process-wide)."""
-    if port and not _port_is_free(port):
+    if port and not port_is_free(port):
         raise PortBusyError(port)
     patches.apply_all()
     # werkzeug logs every request at INFO on stderr; that drowns the output of sam and pytest.

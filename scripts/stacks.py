@@ -14,7 +14,9 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,11 +104,23 @@ def target_environment(target: str) -> dict[str, str]:
     return env
 
 
+_print_lock = threading.Lock()
+
+
 def run(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
-    print(f"+ ({cwd.relative_to(REPO_ROOT)}) {' '.join(command)}", flush=True)
-    completed = subprocess.run(command, cwd=cwd, env=env, check=False)
-    if completed.returncode != 0:
-        raise StackError(f"`{' '.join(command[:2])}` failed with exit code {completed.returncode}")
+    """Run a SAM command, its output prefixed with the stack folder (deploys run side by side)."""
+    label = str(cwd.relative_to(REPO_ROOT))
+    with _print_lock:
+        print(f"[{label}] + sam {' '.join(command[1:])}", flush=True)
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        with _print_lock:
+            print(f"[{label}] {line}", end="", flush=True)
+    if process.wait() != 0:
+        raise StackError(f"{label}: `sam {command[1]}` failed with exit code {process.returncode}")
 
 
 def sam() -> str:
@@ -205,6 +219,20 @@ def logs(stack: Stack, env: Mapping[str, str]) -> None:
     )
 
 
+def deploy_all(stacks: Sequence[Stack], env: Mapping[str, str]) -> None:
+    """The platform first (every service imports it), then the services side by side: they
+    are independent stacks, and SAM spends most of a deploy waiting on CloudFormation."""
+    platform = [stack for stack in stacks if stack.name == PLATFORM]
+    services = [stack for stack in stacks if stack.name != PLATFORM]
+    for stack in platform:
+        deploy(stack, env)
+    with ThreadPoolExecutor(max_workers=max(1, len(services))) as pool:
+        futures = [pool.submit(deploy, stack, env) for stack in services]
+        errors = [str(f.exception()) for f in futures if f.exception() is not None]
+    if errors:
+        raise StackError("; ".join(errors))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.stacks", description=__doc__)
     parser.add_argument("--target", choices=("aws", "local"), default="aws")
@@ -215,8 +243,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         stacks = [parse_stack(name, args.prefix) for name in args.stacks]
         env = target_environment(args.target)
-        for stack in stacks:
-            {"deploy": deploy, "destroy": destroy, "logs": logs}[args.action](stack, env)
+        if args.action == "deploy":
+            deploy_all(stacks, env)
+        else:
+            for stack in stacks:
+                {"destroy": destroy, "logs": logs}[args.action](stack, env)
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -19,7 +19,8 @@ from typing import Any, TextIO
 
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from localcloud.runtime import invoke_patch, openapi_patch
+from localcloud import patches
+from localcloud.runtime import invoke_routing
 from localcloud.runtime.apigw import DEFAULT_PORT, ApiGateway, ApiGatewayServer
 from localcloud.runtime.apigw_routes import ApiCatalog
 from localcloud.runtime.artifacts import ArtifactCache
@@ -78,9 +79,8 @@ class Runtime:
     def start(self) -> Runtime:
         self._state_dir.mkdir(parents=True, exist_ok=True)
         self.logs.start()
-        invoke_patch.apply()
-        invoke_patch.register(self.invoker)
-        openapi_patch.apply()
+        patches.apply_all()  # idempotent; moto's Invoke reaches the registered invoker
+        invoke_routing.register(self.invoker)
         if self._apigw_port is not None:
             gateway = ApiGateway(
                 ApiCatalog(self.account_id, self.region), self.invoker, self.account_id
@@ -101,7 +101,7 @@ class Runtime:
             self.mappings.stop()
         if self.apigw is not None:
             self.apigw.stop()
-        invoke_patch.unregister(self.invoker)
+        invoke_routing.unregister(self.invoker)
         self.invoker.shutdown()
         self.logs.flush()
         self.logs.stop()

@@ -4,6 +4,7 @@ half of its test fails: delete that patch and its test."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import zipfile
@@ -17,6 +18,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from localcloud import patches
+from localcloud.runtime import invoke_routing
+from localcloud.runtime.invoker import InvocationResult
 
 Client = Callable[[str], Any]
 REGION = "us-east-1"
@@ -849,3 +852,139 @@ def test_list_imports_names_the_importing_stacks(aws: Client) -> None:
         cfn.list_imports(ExportName="base-TopicArn")
     with pytest.raises(ClientError, match="does not exist"):
         cfn.list_imports(ExportName="nope-TopicArn")
+
+
+# --- i. Lambda Invoke runs the function locally -------------------------------------------------
+
+
+class _RecordingInvoker:
+    """Stands in for the runtime's Invoker: records what moto's Invoke handed it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+
+    def invoke_spec(
+        self, spec: Any, event_json: str, invoked_arn: str, client_context: Any = None
+    ) -> InvocationResult:
+        self.calls.append(("sync", event_json, invoked_arn))
+        return InvocationResult("request-1", b'{"ran": "locally"}', None, spec.version, ["hi"])
+
+    def submit_async(
+        self, spec: Any, event_json: str, invoked_arn: str, client_context: Any = None
+    ) -> None:
+        self.calls.append(("event", event_json, invoked_arn))
+
+
+@pytest.fixture
+def invoker() -> Iterator[_RecordingInvoker]:
+    recording = _RecordingInvoker()
+    invoke_routing.register(recording)
+    try:
+        yield recording
+    finally:
+        invoke_routing.unregister(recording)
+
+
+@pytest.fixture
+def simple_lambda() -> Iterator[Client]:
+    """moto's Docker-free Lambda (LambdaSimpleBackend), with one function "fn"."""
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        session = boto3.Session(
+            aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION
+        )
+        session.client("lambda").create_function(
+            FunctionName="fn",
+            Runtime="python3.13",
+            Role=_role(session.client),
+            Handler="app.handler",
+            Code={"ZipFile": _zip("def handler(e, c):\n    return {'ran': 'locally'}\n")},
+        )
+        yield session.client
+
+
+def test_invoke_runs_on_the_registered_invoker(
+    simple_lambda: Client, invoker: _RecordingInvoker
+) -> None:
+    client = simple_lambda("lambda")
+    with patches.disabled("run_invocations_in_localcloud"):
+        gap = client.invoke(FunctionName="fn", Payload=b'{"ride": 1}')
+        assert gap["Payload"].read() == b'{"ride": 1}'  # moto echoes; the code never ran
+        assert invoker.calls == []
+
+    fixed = client.invoke(FunctionName="fn", Payload=b'{"ride": 1}', LogType="Tail")
+
+    assert json.loads(fixed["Payload"].read()) == {"ran": "locally"}
+    assert fixed["ExecutedVersion"] == "$LATEST"
+    assert "hi" in base64.b64decode(fixed["LogResult"]).decode()
+    (call,) = invoker.calls
+    assert call[:2] == ("sync", '{"ride": 1}')
+    assert call[2].endswith(":function:fn")
+    client.invoke(FunctionName="fn", Payload=b"{}", InvocationType="Event")
+    client.invoke_async(FunctionName="fn", InvokeArgs=b'{"old": "api"}')  # LambdaFunction.invoke
+    assert [c[:2] for c in invoker.calls[1:]] == [("event", "{}"), ("sync", '{"old": "api"}')]
+
+
+def test_invoke_without_a_registered_invoker_is_moto_s(simple_lambda: Client) -> None:
+    assert patches.is_applied("run_invocations_in_localcloud")
+    assert invoke_routing.current() is None
+
+    response = simple_lambda("lambda").invoke(FunctionName="fn", Payload=b'{"ride": 1}')
+
+    assert response["Payload"].read() == b'{"ride": 1}'
+
+
+def test_invoke_through_the_docker_backend_is_routed_too(
+    aws: Client, code: dict[str, str], invoker: _RecordingInvoker
+) -> None:
+    aws("lambda").create_function(
+        FunctionName="fn", Runtime="python3.13", Role=_role(aws), Handler="app.handler", Code=code
+    )
+
+    response = aws("lambda").invoke(FunctionName="fn")
+
+    assert json.loads(response["Payload"].read()) == {"ran": "locally"}
+    assert [call[0] for call in invoker.calls] == ["sync"]
+
+
+# --- j. OpenAPI import --------------------------------------------------------------------------
+
+OPENAPI = {
+    "openapi": "3.0.1",
+    "info": {"title": "rides", "description": "imported", "version": "1.0"},
+    "paths": {
+        "/rides": {
+            "get": {"security": [{"api_key": []}], "responses": {"200": {}}},
+            "x-amazon-apigateway-any-method": {"responses": {"200": {}}},
+        },
+    },
+    "components": {
+        "securitySchemes": {"api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"}}
+    },
+    "x-amazon-apigateway-binary-media-types": ["image/png"],
+}
+
+
+def _imported_api(aws: Client) -> tuple[dict[str, Any], dict[str, Any]]:
+    apigw = aws("apigateway")
+    api = apigw.import_rest_api(body=json.dumps(OPENAPI).encode())
+    resources = apigw.get_resources(restApiId=api["id"])["items"]
+    (rides,) = [r for r in resources if r["path"] == "/rides"]
+    return apigw.get_rest_api(restApiId=api["id"]), rides
+
+
+def test_openapi_import_honours_api_keys_any_method_and_binary_types(aws: Client) -> None:
+    with patches.disabled("complete_openapi_import"):
+        api, rides = _imported_api(aws)
+        assert rides["resourceMethods"]["GET"].get("apiKeyRequired", False) is False
+        assert "X-AMAZON-APIGATEWAY-ANY-METHOD" in rides["resourceMethods"]
+        assert api.get("binaryMediaTypes", []) == []
+
+    api, rides = _imported_api(aws)
+
+    assert set(rides["resourceMethods"]) == {"GET", "ANY"}
+    assert rides["resourceMethods"]["GET"]["apiKeyRequired"] is True
+    assert rides["resourceMethods"]["ANY"].get("apiKeyRequired", False) is False
+    assert api["binaryMediaTypes"] == ["image/png"]
+    apigw = aws("apigateway")
+    method = apigw.get_method(restApiId=api["id"], resourceId=rides["id"], httpMethod="ANY")
+    assert method["httpMethod"] == "ANY"

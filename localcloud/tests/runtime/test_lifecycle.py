@@ -1,4 +1,4 @@
-"""Runtime start/stop, worker crashes, the layer cache and the moto invoke patch."""
+"""Runtime start/stop, worker crashes, the layer cache and the routing of moto's Invoke."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from moto.awslambda.models import LambdaBackend
-
-from localcloud.runtime import Runtime, invoke_patch
+from localcloud import patches
+from localcloud.runtime import Runtime, invoke_routing
 from localcloud.runtime.artifacts import ArtifactCache
 from localcloud.tests.runtime.support import Deployer, wait_for
 
@@ -73,14 +72,6 @@ def test_layer_packages_with_foreign_native_modules_are_set_aside(tmp_path: Path
     assert (root / "nativepkg.foreign-abi").is_dir()
 
 
-def test_invoke_patch_is_idempotent_and_removable() -> None:
-    patched = LambdaBackend.invoke
-    invoke_patch.apply()
-    assert LambdaBackend.invoke is patched
-    invoke_patch.remove()
-    try:
-        assert LambdaBackend.invoke is not patched
-        assert not invoke_patch.is_applied()
-    finally:
-        invoke_patch.apply()
-    assert invoke_patch.is_applied()
+def test_start_applies_the_patches_and_routes_invoke_to_its_invoker(runtime: Runtime) -> None:
+    assert all(patches.is_applied(name) for name in patches.names())
+    assert invoke_routing.current() is runtime.invoker
