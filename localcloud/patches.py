@@ -846,6 +846,50 @@ def _complete_imported_methods(api: Any, api_doc: dict[str, Any]) -> None:
             resource.resource_methods[name] = stored
 
 
+_transactions = threading.RLock()
+
+
+@_patch
+def keep_streams_through_cancelled_transactions() -> None:
+    """Gap (moto 5.2.5): a cancelled TransactWriteItems rolls back by swapping each table for a
+    deep copy taken before it started. The copy has a new stream shard, so every open shard
+    iterator keeps reading the old one: a stream poller sees the cancelled write as a real
+    INSERT and never sees a later record. Restore the items into the live table instead, drop
+    the cancelled stream records, and keep stream readers out while a transaction runs."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        with _transactions:
+            live = dict(self.tables)
+            stream_lengths = {
+                name: len(table.stream_shard.items)
+                for name, table in live.items()
+                if table.stream_shard is not None
+            }
+            try:
+                original_transact(self, transact_items)
+            except BaseException:
+                for name, table in live.items():
+                    restored = self.tables.get(name)
+                    if restored is None or restored is table:
+                        continue
+                    shard = table.stream_shard
+                    state = {k: v for k, v in vars(restored).items() if k != "stream_shard"}
+                    vars(table).update(state)
+                    if shard is not None:
+                        del shard.items[stream_lengths[name] :]
+                    self.tables[name] = table
+                raise
+
+    def get_records(self: DynamoDBStreamsBackend, *args: Any, **kwargs: Any) -> Any:
+        with _transactions:
+            return original_get_records(self, *args, **kwargs)
+
+    original_transact = _replace(DynamoDBBackend, "transact_write_items", transact_write_items)
+    original_get_records = _replace(DynamoDBStreamsBackend, "get_records", get_records)
+
+
 def describe() -> dict[str, str]:
     """Patch name -> first line of its docstring (for `python -m localcloud.patches`)."""
     return {name: (func.__doc__ or "").strip().splitlines()[0] for name, func in _registry.items()}

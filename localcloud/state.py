@@ -52,7 +52,8 @@ class Running:
             return False
         except PermissionError:
             return True
-        return answers(f"http://127.0.0.1:{self.port}/moto-api/data.json")
+        # Any answer will do; "/" is cheap (moto's data.json would serialise every model).
+        return answers(f"http://127.0.0.1:{self.port}/")
 
 
 def state_file() -> Path:

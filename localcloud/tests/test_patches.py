@@ -988,3 +988,60 @@ def test_openapi_import_honours_api_keys_any_method_and_binary_types(aws: Client
     apigw = aws("apigateway")
     method = apigw.get_method(restApiId=api["id"], resourceId=rides["id"], httpMethod="ANY")
     assert method["httpMethod"] == "ANY"
+
+
+# --- DynamoDB transactions and streams ---------------------------------------------------------
+
+
+def _stream_reader(aws: Client, table: str) -> Callable[[], list[str]]:
+    """Keys of the stream records an iterator opened now reads later (what a poller sees)."""
+    streams = aws("dynamodbstreams")
+    arn = aws("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+
+    def read() -> list[str]:
+        records = streams.get_records(ShardIterator=iterator)["Records"]
+        return [record["dynamodb"]["Keys"]["id"]["S"] for record in records]
+
+    return read
+
+
+def _cancelled_transaction_then_a_put(aws: Client, table: str) -> list[str]:
+    dynamodb = aws("dynamodb")
+    dynamodb.put_item(TableName=table, Item={"id": {"S": "taken"}})
+    read = _stream_reader(aws, table)
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"id": {"S": "ghost"}}}},
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {"id": {"S": "taken"}},
+                        "ConditionExpression": "attribute_not_exists(id)",
+                    }
+                },
+            ]
+        )
+    dynamodb.put_item(TableName=table, Item={"id": {"S": "after"}})
+    return read()
+
+
+def test_cancelled_transactions_leave_open_stream_iterators_intact(aws: Client) -> None:
+    for table in ("gap", "fixed"):
+        aws("dynamodb").create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )
+    with patches.disabled("keep_streams_through_cancelled_transactions"):
+        assert _cancelled_transaction_then_a_put(aws, "gap") == ["taken", "ghost"]
+
+    assert _cancelled_transaction_then_a_put(aws, "fixed") == ["taken", "after"]
+    items = aws("dynamodb").scan(TableName="fixed")["Items"]
+    assert sorted(item["id"]["S"] for item in items) == ["after", "taken"]
