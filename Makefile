@@ -124,3 +124,19 @@ demo: setup ## Run everything locally: localcloud, all five stacks, rides that s
 .PHONY: test-e2e
 test-e2e: setup ## Only the end-to-end tests (deploys all stacks into a private localcloud)
 	$(VENV)/bin/pytest -q tests/e2e
+
+# --- CI: what .github/workflows call ------------------------------------------------------------
+
+.PHONY: changed-stacks
+changed-stacks: ## Stacks a change touches, as JSON: make changed-stacks BASE_SHA=<rev> [HEAD_SHA=<rev>]
+	@# Standard library only, so CI can plan before installing anything; values come from the
+	@# environment (BASE_SHA, HEAD_SHA, STACK, GITHUB_OUTPUT), never pasted into the shell.
+	@python3 -m scripts.changed_stacks
+
+.PHONY: test-core
+test-core: setup ## Tests no single stack owns: platform, shared layer, localcloud, tooling (not e2e)
+	$(VENV)/bin/pytest -q platform/tests shared/tests localcloud/tests tests --ignore=tests/e2e
+
+.PHONY: bootstrap-ci
+bootstrap-ci: setup ## Deploy the GitHub Actions deploy role once per account: make bootstrap-ci GITHUB_REPO=owner/name
+	$(PY) -m scripts.bootstrap_ci --prefix $(STACK_PREFIX)

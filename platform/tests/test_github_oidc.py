@@ -1,0 +1,411 @@
+"""The CI bootstrap stack: who may assume the deploy role, and what the role may do.
+
+The role's policies are checked two ways: requests the deploys make (and requests they must not
+make) evaluated against the policies as deployed, and coverage of what CloudFormation's own
+resource handlers need for every resource type the project's templates produce (from cfn-lint's
+copy of the resource schemas), so a new resource type or property cannot reach a deploy first.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+from moto import mock_aws
+
+from tests.support.packaged import sam_transform_packaged
+from tests.support.templates import REGION, REPO_ROOT, lint_findings, load_template
+
+TEMPLATE = REPO_ROOT / "platform/github-oidc.yaml"
+STACK = "wild-rydes-github-oidc"
+ACCOUNT = "123456789012"
+REPO = "octo-org/wild-rydes"
+PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+PROJECT_TEMPLATES = [
+    REPO_ROOT / "platform/template.yaml",
+    *sorted(REPO_ROOT.glob("services/*/template.yaml")),
+]
+# `sam deploy --resolve-s3` creates its artifacts bucket through its own stack.
+SAM_BUCKET_TYPES = {"AWS::S3::Bucket", "AWS::S3::BucketPolicy"}
+
+# Handler permissions the role leaves out, each with the resource property that would need it
+# (checked unused in every project template) or, for SAM's bucket, why the deploys never ask.
+NOT_NEEDED: list[tuple[str, str, str | None, str]] = [
+    ("ec2:*", "AWS::Lambda::Function", "VpcConfig", "functions run outside a VPC"),
+    ("elasticfilesystem:*", "AWS::Lambda::Function", "FileSystemConfigs", "no EFS mounts"),
+    ("s3files:*", "AWS::Lambda::Function", "FileSystemConfigs", "no file system mounts"),
+    ("lambda:*CodeSigningConfig", "AWS::Lambda::Function", "CodeSigningConfigArn", "no signing"),
+    (
+        "lambda:PassCapacityProvider",
+        "AWS::Lambda::Function",
+        "CapacityProviderConfig",
+        "on-demand only",
+    ),
+    (
+        "lambda:PutFunctionScalingConfig",
+        "AWS::Lambda::Function",
+        "CapacityProviderConfig",
+        "on-demand only",
+    ),
+    (
+        "lambda:AssociateRuntimeAlias",
+        "AWS::Lambda::Function",
+        "RuntimeManagementConfig",
+        "automatic runtime updates",
+    ),
+    ("dynamodb:*Replica", "AWS::DynamoDB::Table", "Replicas", "not a global table"),
+    ("iam:CreateServiceLinkedRole", "AWS::DynamoDB::Table", "Replicas", "not a global table"),
+    (
+        "dynamodb:*KinesisStreamingDestination",
+        "AWS::DynamoDB::Table",
+        "KinesisStreamSpecification",
+        "no Kinesis stream",
+    ),
+    ("kinesis:*", "AWS::DynamoDB::Table", "KinesisStreamSpecification", "no Kinesis stream"),
+    ("dynamodb:*ResourcePolicy", "AWS::DynamoDB::Table", "ResourcePolicy", "no table policy"),
+    (
+        "dynamodb:UpdateContributorInsights",
+        "AWS::DynamoDB::Table",
+        "ContributorInsightsSpecification",
+        "contributor insights off",
+    ),
+    (
+        "kms:RevokeGrant",
+        "AWS::DynamoDB::Table",
+        "SSESpecification.KMSMasterKeyId",
+        "AWS managed key",
+    ),
+    # Importing a table from S3 reads the objects, writes items and logs the import.
+    ("dynamodb:ImportTable", "AWS::DynamoDB::Table", "ImportSourceSpecification", "no import"),
+    (
+        "dynamodb:DescribeImport",
+        "AWS::DynamoDB::Table",
+        "ImportSourceSpecification",
+        "no import from S3",
+    ),
+    ("dynamodb:*Item", "AWS::DynamoDB::Table", "ImportSourceSpecification", "no import from S3"),
+    ("dynamodb:Query", "AWS::DynamoDB::Table", "ImportSourceSpecification", "no import from S3"),
+    ("dynamodb:Scan", "AWS::DynamoDB::Table", "ImportSourceSpecification", "no import from S3"),
+    ("logs:*LogStream*", "AWS::DynamoDB::Table", "ImportSourceSpecification", "no import from S3"),
+    ("logs:PutLogEvents", "AWS::DynamoDB::Table", "ImportSourceSpecification", "no import from S3"),
+    (
+        "s3:GetObjectMetadata",
+        "AWS::DynamoDB::Table",
+        "ImportSourceSpecification",
+        "no import from S3",
+    ),
+    # A permissions boundary grant would let the role remove one.
+    ("iam:*RolePermissionsBoundary", "AWS::IAM::Role", "PermissionsBoundary", "none set"),
+    ("sns:PutDataProtectionPolicy", "AWS::SNS::Topic", "DataProtectionPolicy", "none set"),
+    ("logs:*KmsKey", "AWS::Logs::LogGroup", "KmsKeyId", "AWS-owned encryption"),
+    ("logs:*DataProtectionPolicy", "AWS::Logs::LogGroup", "DataProtectionPolicy", "none set"),
+    ("logs:*IndexPolicy", "AWS::Logs::LogGroup", "FieldIndexPolicies", "none set"),
+    ("logs:*ResourcePolicy", "AWS::Logs::LogGroup", "ResourcePolicyDocument", "none set"),
+    (
+        "logs:PutBearerTokenAuthentication",
+        "AWS::Logs::LogGroup",
+        "BearerTokenAuthenticationEnabled",
+        "off",
+    ),
+    (
+        "logs:PutLogGroupDeletionProtection",
+        "AWS::Logs::LogGroup",
+        "DeletionProtectionEnabled",
+        "off",
+    ),
+    ("logs:CreateLogDelivery", "AWS::Logs::LogGroup", "LogGroupClass", "no delivery"),
+    ("firehose:*", "AWS::Logs::LogGroup", "LogGroupClass", "no delivery"),
+    ("s3:REST.PUT.OBJECT", "AWS::Logs::LogGroup", "LogGroupClass", "no delivery"),
+    # SAM's artifacts bucket: created once with SAM's settings, never deleted by a deploy.
+    ("s3:Delete*", "AWS::S3::Bucket", None, "the deploy role never deletes the artifacts bucket"),
+    ("s3:DeleteBucketPolicy", "AWS::S3::BucketPolicy", None, "never deleted by a deploy"),
+    ("s3tables:*", "AWS::S3::Bucket", None, "not a table bucket"),
+    ("s3:*Metadata*Configuration", "AWS::S3::Bucket", None, "SAM sets no metadata tables"),
+    ("s3:Put*", "AWS::S3::Bucket", None, "only the settings SAM's template sets are granted"),
+    ("s3:TagResource", "AWS::S3::Bucket", None, "SAM tags through PutBucketTagging"),
+    ("s3:UntagResource", "AWS::S3::Bucket", None, "SAM tags through PutBucketTagging"),
+]
+
+
+def test_cfn_lint_is_clean() -> None:
+    assert lint_findings(TEMPLATE) == []
+
+
+def _deploy(parameters: dict[str, str]) -> dict[str, Any]:
+    """Create the stack in moto; return the role's trust policy and its policy statements.
+
+    moto's CloudFormation skips AWS::IAM::OIDCProvider, so the stack is created here with an
+    existing provider's ARN; the provider resource itself is checked on the template.
+    """
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    iam = boto3.client("iam", region_name=REGION)
+    cloudformation.create_stack(
+        StackName=STACK,
+        TemplateBody=TEMPLATE.read_text(),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    stack = cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    role_name = outputs["DeployRoleArn"].split("/")[-1]
+    role = iam.get_role(RoleName=role_name)["Role"]
+    statements = []
+    for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
+        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+        version = iam.get_policy_version(
+            PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"]
+        )
+        statements += version["PolicyVersion"]["Document"]["Statement"]
+    return {
+        "outputs": outputs,
+        "role_name": role_name,
+        "trust": role["AssumeRolePolicyDocument"]["Statement"],
+        "statements": statements,
+    }
+
+
+@pytest.fixture(scope="module")
+def deployed() -> dict[str, Any]:
+    with mock_aws():
+        return _deploy({"GitHubRepository": REPO, "ExistingOidcProviderArn": PROVIDER})
+
+
+def _listed(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _condition_holds(condition: dict[str, dict[str, Any]], context: dict[str, str]) -> bool:
+    for operator, entries in condition.items():
+        for key, expected in entries.items():
+            actual = context.get(key)
+            if actual is None:
+                return False
+            if operator in ("StringEquals", "ArnEquals") and actual not in _listed(expected):
+                return False
+            if operator == "ArnLike" and not any(
+                fnmatch.fnmatchcase(actual, p) for p in _listed(expected)
+            ):
+                return False
+    return True
+
+
+def allowed(statements: list[dict[str, Any]], action: str, resource: str, **context: str) -> bool:
+    """IAM's decision for one request: an explicit deny wins, else any matching allow."""
+    decision = False
+    for statement in statements:
+        patterns = [pattern.lower() for pattern in _listed(statement["Action"])]
+        if not any(fnmatch.fnmatchcase(action.lower(), pattern) for pattern in patterns):
+            continue
+        if not any(fnmatch.fnmatchcase(resource, r) for r in _listed(statement["Resource"])):
+            continue
+        if not _condition_holds(statement.get("Condition", {}), context):
+            continue
+        if statement["Effect"] == "Deny":
+            return False
+        decision = True
+    return decision
+
+
+def test_only_the_repositorys_production_environment_may_assume_the_role(deployed) -> None:
+    (statement,) = deployed["trust"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+            "token.actions.githubusercontent.com:sub": f"repo:{REPO}:environment:production",
+        }
+    }
+
+
+def test_the_role_trusts_the_provider_it_is_given_or_the_one_it_creates(deployed) -> None:
+    assert deployed["outputs"]["OidcProviderArn"] == PROVIDER
+    template = load_template(TEMPLATE)
+    provider = template["Resources"]["GitHubOidcProvider"]
+    assert provider["Condition"] == "CreateOidcProvider"
+    assert provider["Properties"]["Url"] == "https://token.actions.githubusercontent.com"
+    assert provider["Properties"]["ClientIdList"] == ["sts.amazonaws.com"]
+    trust = template["Resources"]["DeployRole"]["Properties"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"]["Federated"] == {
+        "Fn::If": [
+            "CreateOidcProvider",
+            {"Ref": "GitHubOidcProvider"},
+            {"Ref": "ExistingOidcProviderArn"},
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "context"),
+    [
+        ("cloudformation:ExecuteChangeSet", "stack/wild-rydes-accounting/1", {}),
+        ("cloudformation:CreateChangeSet", "stack/aws-sam-cli-managed-default/1", {}),
+        ("cloudformation:CreateChangeSet", "transform/Serverless-2016-10-31", {}),
+        ("s3:PutObject", "s3:::aws-sam-cli-managed-default-samclisourcebucket-1x2/wr/abc", {}),
+        ("iam:CreateRole", "role/wild-rydes-accounting-AccountingFunctionRole-X1", {}),
+        ("iam:PutRolePolicy", "role/wild-rydes-management-RidePublisherRole-X1", {}),
+        (
+            "iam:AttachRolePolicy",
+            "role/wild-rydes-notification-NotificationFunctionRole-X1",
+            {"iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"},
+        ),
+        (
+            "iam:PassRole",
+            "role/wild-rydes-management-ApiGatewayCloudWatchRole-X1",
+            {"iam:PassedToService": "apigateway.amazonaws.com"},
+        ),
+        ("lambda:UpdateFunctionCode", "function:wild-rydes-accounting-AccountingFunction-X1", {}),
+        ("lambda:PublishLayerVersion", "layer:SharedLayer", {}),
+        (
+            "lambda:CreateEventSourceMapping",
+            "*",
+            {"lambda:FunctionArn": "{arn}:lambda:{region}:{account}:function:wild-rydes-x-F-1"},
+        ),
+        ("dynamodb:CreateTable", "table/wild-rydes-accounting-LedgerTable-X1", {}),
+        ("sqs:SetQueueAttributes", "wild-rydes-accounting-RideQueue-X1", {}),
+        ("sns:Subscribe", "wild-rydes-platform-RideCompletionTopic-X1", {}),
+        ("kms:EnableKeyRotation", "key/1234", {"aws:ResourceTag/project": "wild-rydes"}),
+        ("kms:CreateAlias", "alias/wild-rydes-platform-ride-events", {}),
+        ("logs:PutRetentionPolicy", "log-group:/aws/lambda/wild-rydes-accounting-F-1", {}),
+        ("cloudwatch:PutMetricAlarm", "alarm:wild-rydes-accounting-DeadLetterQueueAlarm-X1", {}),
+        ("apigateway:POST", "/restapis", {}),
+    ],
+)
+def test_what_the_deploys_do_is_allowed(deployed, action, resource, context) -> None:
+    assert allowed(deployed["statements"], action, _arn(action, resource), **_fill(context))
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "context"),
+    [
+        # Other stacks, roles, tables, buckets, keys of the account.
+        ("cloudformation:ExecuteChangeSet", "stack/billing-app/1", {}),
+        ("cloudformation:DeleteStack", "stack/wild-rydes-accounting/1", {}),
+        ("iam:PutRolePolicy", "role/OrganizationAccountAccessRole", {}),
+        ("dynamodb:DeleteTable", "table/customers", {}),
+        ("s3:GetObject", "s3:::company-secrets/x", {}),
+        ("kms:ScheduleKeyDeletion", "key/1234", {"aws:ResourceTag/project": "billing"}),
+        ("kms:Decrypt", "key/1234", {}),
+        ("lambda:UpdateFunctionCode", "function:billing-Charge-1", {}),
+        (
+            "lambda:CreateEventSourceMapping",
+            "*",
+            {"lambda:FunctionArn": "{arn}:lambda:{region}:{account}:function:billing-F-1"},
+        ),
+        # No escalation: no administrator policy, no passing roles to other services, and
+        # nothing on the bootstrap stack or its own role even though both match the prefix.
+        (
+            "iam:AttachRolePolicy",
+            "role/wild-rydes-accounting-AccountingFunctionRole-X1",
+            {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"},
+        ),
+        (
+            "iam:PassRole",
+            "role/wild-rydes-accounting-AccountingFunctionRole-X1",
+            {"iam:PassedToService": "ec2.amazonaws.com"},
+        ),
+        ("iam:PutRolePermissionsBoundary", "role/wild-rydes-accounting-F-1", {}),
+        ("cloudformation:UpdateStack", f"stack/{STACK}/1", {}),
+        ("iam:PutRolePolicy", f"role/{STACK}-DeployRole-X1", {}),
+        ("iam:AttachRolePolicy", f"role/{STACK}-DeployRole-X1", {"iam:PolicyARN": "x"}),
+    ],
+)
+def test_what_the_deploys_never_need_is_denied(deployed, action, resource, context) -> None:
+    assert not allowed(deployed["statements"], action, _arn(action, resource), **_fill(context))
+
+
+def _fill(context: dict[str, str]) -> dict[str, str]:
+    return {
+        key: value.format(arn="arn:aws", region=REGION, account=ACCOUNT)
+        for key, value in context.items()
+    }
+
+
+def _arn(action: str, resource: str) -> str:
+    service = action.split(":")[0]
+    if resource == "*" or resource.startswith("s3:::"):
+        return resource if resource == "*" else f"arn:aws:{resource}"
+    if service == "iam":
+        return f"arn:aws:iam::{ACCOUNT}:{resource}"
+    if service == "apigateway":
+        return f"arn:aws:apigateway:{REGION}::{resource}"
+    if resource.startswith("transform/"):
+        return f"arn:aws:cloudformation:{REGION}:aws:{resource}"
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+
+
+def _allow_statements(template_path: Path = TEMPLATE) -> list[dict[str, Any]]:
+    resources = load_template(template_path)["Resources"]
+    return [
+        statement
+        for resource in resources.values()
+        if resource["Type"] == "AWS::IAM::ManagedPolicy"
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] == "Allow"
+    ]
+
+
+def test_no_allow_has_a_wildcard_action_and_only_unscopable_ones_a_wildcard_resource() -> None:
+    for statement in _allow_statements():
+        for action in _listed(statement["Action"]):
+            assert "*" not in action, statement["Sid"]
+        if statement["Resource"] == "*":
+            # The IAM actions in these accept no resource ARN (see the comments beside them).
+            assert statement["Sid"] in {"AccountLevelActions", "StackEventSourceMappings"}
+    mappings = next(s for s in _allow_statements() if s["Sid"] == "StackEventSourceMappings")
+    assert "lambda:FunctionArn" in mappings["Condition"]["ArnLike"]
+
+
+def _project_resources() -> list[dict[str, Any]]:
+    return [
+        resource
+        for path in PROJECT_TEMPLATES
+        for resource in sam_transform_packaged(path)["Resources"].values()
+    ]
+
+
+def _sets(resource: dict[str, Any], dotted: str) -> bool:
+    value: Any = resource.get("Properties", {})
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True
+
+
+def test_the_role_has_what_cloudformation_needs_for_every_resource_type_deployed() -> None:
+    resources = _project_resources()
+    types = {resource["Type"] for resource in resources} | SAM_BUCKET_TYPES
+    granted = {action for s in _allow_statements() for action in _listed(s["Action"])}
+    missing: list[str] = []
+    for resource_type in sorted(types):
+        handlers = PROVIDER_SCHEMA_MANAGER.get_resource_schema(REGION, resource_type).schema[
+            "handlers"
+        ]
+        for handler in ("read", "create", "update", "delete"):
+            for action in handlers.get(handler, {}).get("permissions", []):
+                if action in granted:
+                    continue
+                waived = [
+                    entry
+                    for entry in NOT_NEEDED
+                    if entry[1] == resource_type and fnmatch.fnmatchcase(action, entry[0])
+                ]
+                # CloudFormation calls a read handler whatever the properties: never waived.
+                if handler == "read" or not waived:
+                    missing.append(f"{action} ({handler} {resource_type})")
+    assert missing == []
+
+
+def test_every_waived_permission_belongs_to_a_property_no_template_sets() -> None:
+    resources = _project_resources()
+    for pattern, resource_type, prop, reason in NOT_NEEDED:
+        assert reason, pattern
+        if prop is None:
+            assert resource_type in SAM_BUCKET_TYPES, pattern
+            continue
+        users = [r for r in resources if r["Type"] == resource_type and _sets(r, prop)]
+        assert users == [], f"{resource_type}.{prop} is set: grant {pattern} to the deploy role"

@@ -1,0 +1,246 @@
+"""Which stacks a change touches: the one place the path rules of CI and deploys live.
+
+CI (`.github/workflows/ci.yml`) tests the services a change touches and the deploy workflow
+deploys the stacks it touches; both run `make changed-stacks`, which runs this module, so the two
+can never disagree. Stdlib only: it runs before `make setup`, on the runner's own python3.
+
+A change is the set of paths between two commits (`git diff BASE...HEAD`, both sides of a
+rename). Each path counts for the stacks the first matching rule names, for tests and for
+deploys separately: a test-only change runs tests and deploys nothing. A path under
+`services/<name>/` that is not a known service is an error, so a new service folder cannot be
+forgotten in SERVICES (scripts/stacks.py, which `make` and the workflows follow too).
+
+When BASE is unusable (empty, all zeros as GitHub sends for a new branch, or a commit this clone
+does not hold) every stack counts: testing or deploying too much is safe, too little is not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from scripts.stacks import PLATFORM, REPO_ROOT, SERVICES
+
+ALL = "all"
+# What the deploy workflow's manual dispatch offers: everything, or one stack.
+STACK_CHOICES = (ALL, PLATFORM, *SERVICES)
+
+# Files every stack is built or deployed with: the Make targets, the pinned SAM CLI and
+# translator, the deploy tooling. A change redeploys every stack.
+DEPLOY_TOOLING = ("Makefile", "requirements-dev.txt", "scripts/stacks.py")
+# Files every stack's tests run with, that are not part of what is deployed.
+TEST_TOOLING = (
+    "pyproject.toml",
+    "conftest.py",
+    ".pre-commit-config.yaml",
+    "tests/support/",
+    "localcloud/",
+    "scripts/",
+    ".github/",
+)
+# Paths whose tests run in CI's always-on jobs (platform, shared layer, tooling) and that
+# nothing deploys: the CI bootstrap stack is deployed by hand (`make bootstrap-ci`).
+NO_STACK = ("platform/tests/", "platform/github-oidc.yaml", "shared/tests/")
+
+# GitHub sends forty zeros as the "before" commit of a push that creates a branch.
+NO_COMMIT = "0" * 40
+# Anything git reads as a revision, but never an option ("-..."), whitespace or a range.
+REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/^~@{}-]*$")
+
+
+class ChangeError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+@dataclass(frozen=True)
+class Impact:
+    """The stacks one path counts for, and the rule that said so."""
+
+    tests: frozenset[str]
+    deploys: frozenset[str]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What CI tests and what the deploy workflow deploys, in the order stacks are deployed."""
+
+    test_services: tuple[str, ...]
+    deploy_platform: bool
+    deploy_services: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "test_services": list(self.test_services),
+            "deploy_platform": self.deploy_platform,
+            "deploy_services": list(self.deploy_services),
+        }
+
+    def as_outputs(self) -> dict[str, str]:
+        """The values as GitHub Actions step outputs: JSON, so `fromJSON` builds the matrices."""
+        compact = (",", ":")
+        return {key: json.dumps(value, separators=compact) for key, value in self.as_dict().items()}
+
+
+EVERY_SERVICE = frozenset(SERVICES)
+EVERY_STACK = frozenset((PLATFORM, *SERVICES))
+NOTHING: frozenset[str] = frozenset()
+
+
+def _matches(path: str, patterns: Iterable[str]) -> bool:
+    return any(path == p or (p.endswith("/") and path.startswith(p)) for p in patterns)
+
+
+def impact_of(path: str, services: Sequence[str] = SERVICES) -> Impact:
+    """The stacks one changed path (relative to the repository root) counts for."""
+    if _matches(path, NO_STACK):
+        return Impact(NOTHING, NOTHING, "tested in CI's core job, deployed by nothing")
+    parts = path.split("/")
+    if parts[0] == "services" and len(parts) > 2:
+        name = parts[1]
+        if name not in services:
+            raise ChangeError(
+                f"{path} is in services/{name}/, which is not a known service "
+                f"({', '.join(services)}): add '{name}' to SERVICES in scripts/stacks.py and "
+                "the Makefile so CI tests it and the deploy workflow deploys it"
+            )
+        if parts[2] == "tests":
+            return Impact(frozenset({name}), NOTHING, f"tests of {name}")
+        return Impact(frozenset({name}), frozenset({name}), f"the {name} stack")
+    if parts[0] == PLATFORM and len(parts) > 1:
+        # Every service imports the platform's exports: test them all, deploy them all after it.
+        return Impact(frozenset(services), frozenset((PLATFORM, *services)), "the platform stack")
+    if parts[0] == "shared" and len(parts) > 1:
+        every = frozenset(services)
+        return Impact(every, every, "the shared layer every service bundles")
+    if _matches(path, DEPLOY_TOOLING):
+        return Impact(frozenset(services), frozenset((PLATFORM, *services)), "deploy tooling")
+    if _matches(path, TEST_TOOLING):
+        return Impact(frozenset(services), NOTHING, "test tooling")
+    return Impact(NOTHING, NOTHING, "no stack (docs, benchmarks, end-to-end or tooling tests)")
+
+
+def _ordered(names: Iterable[str], services: Sequence[str]) -> tuple[str, ...]:
+    chosen = set(names)
+    return tuple(name for name in services if name in chosen)
+
+
+def plan_for_paths(paths: Iterable[str], services: Sequence[str] = SERVICES) -> Plan:
+    tests: set[str] = set()
+    deploys: set[str] = set()
+    for path in paths:
+        impact = impact_of(path, services)
+        tests |= impact.tests
+        deploys |= impact.deploys
+    return Plan(
+        test_services=_ordered(tests, services),
+        deploy_platform=PLATFORM in deploys,
+        deploy_services=_ordered(deploys, services),
+    )
+
+
+def plan_for_everything(services: Sequence[str] = SERVICES) -> Plan:
+    return Plan(tuple(services), True, tuple(services))
+
+
+def plan_for_stack(choice: str, services: Sequence[str] = SERVICES) -> Plan:
+    """The manual dispatch: every stack, the platform alone, or one service."""
+    if choice == ALL:
+        return plan_for_everything(services)
+    if choice == PLATFORM:
+        return Plan((), True, ())
+    if choice in services:
+        return Plan((choice,), False, (choice,))
+    raise ChangeError(f"STACK='{choice}' is not a stack: use one of {', '.join(STACK_CHOICES)}")
+
+
+def _git(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+def _revision(value: str, name: str) -> str:
+    if not REVISION.fullmatch(value) or ".." in value:
+        raise ChangeError(f"{name}='{value}' is not a git revision (a commit SHA, HEAD, HEAD^1...)")
+    return value
+
+
+def changed_paths(base: str, head: str, cwd: Path | None = None) -> list[str] | None:
+    """Paths that differ between BASE's merge base with HEAD and HEAD; None if BASE is unusable.
+
+    Three dots: for a pull request that is what the branch changed, whatever landed on the
+    target since; for a push (BASE an ancestor of HEAD) it is the plain difference.
+    """
+    cwd = cwd or REPO_ROOT
+    head = _revision(head, "HEAD_SHA")
+    if not base or base == NO_COMMIT:
+        return None
+    base = _revision(base, "BASE_SHA")
+    for revision, name in ((head, "HEAD_SHA"), (base, "BASE_SHA")):
+        if _git(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], cwd).returncode:
+            if name == "HEAD_SHA":
+                raise ChangeError(f"HEAD_SHA='{head}' is not a commit in {cwd}")
+            return None
+    # --no-renames lists both sides of a move, so a file leaving a service counts for it too.
+    diff = _git(["diff", "--name-only", "--no-renames", "-z", f"{base}...{head}", "--"], cwd)
+    if diff.returncode:
+        raise ChangeError(f"git diff {base}...{head} failed: {diff.stderr.strip()}")
+    return [path for path in diff.stdout.split("\0") if path]
+
+
+def decide(
+    base: str, head: str, stack: str, cwd: Path | None = None, services: Sequence[str] = SERVICES
+) -> tuple[Plan, list[str]]:
+    """The plan and the lines that explain it."""
+    if stack:
+        return plan_for_stack(stack, services), [f"stack chosen by hand: {stack}"]
+    paths = changed_paths(base, head, cwd)
+    if paths is None:
+        reason = f"no usable base commit (BASE_SHA='{base}'): every stack counts"
+        return plan_for_everything(services), [reason]
+    explained = [f"{path} -> {impact_of(path, services).reason}" for path in paths]
+    return plan_for_paths(paths, services), explained or [f"no file changed in {base}...{head}"]
+
+
+def write_github_output(plan: Plan, output: Path) -> None:
+    with output.open("a", encoding="utf-8") as stream:
+        for key, value in plan.as_outputs().items():
+            stream.write(f"{key}={value}\n")
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.changed_stacks", description=__doc__)
+    parser.add_argument("--base", default=environ.get("BASE_SHA", ""), help="env BASE_SHA")
+    parser.add_argument("--head", default=environ.get("HEAD_SHA") or "HEAD", help="env HEAD_SHA")
+    parser.add_argument(
+        "--stack", default=environ.get("STACK", ""), help=f"env STACK: {', '.join(STACK_CHOICES)}"
+    )
+    parser.add_argument(
+        "--github-output",
+        default=environ.get("GITHUB_OUTPUT", ""),
+        help="append the plan as step outputs here (env GITHUB_OUTPUT, set by GitHub Actions)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        plan, explanation = decide(args.base, args.head, args.stack)
+    except ChangeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for line in explanation:
+        print(f"  {line}", file=sys.stderr)
+    print(json.dumps(plan.as_dict()))
+    if args.github_output:
+        write_github_output(plan, Path(args.github_output))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
