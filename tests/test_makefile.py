@@ -36,7 +36,7 @@ def test_help_is_the_default_and_lists_every_target() -> None:
     assert listed == declared_targets()
 
 
-@pytest.mark.parametrize("target", ["deploy", "destroy", "test-service"])
+@pytest.mark.parametrize("target", ["deploy", "destroy", "test-service", "logs"])
 @pytest.mark.parametrize("service", ["nope", "", "platform", "accounting notification"])
 def test_a_bad_service_is_refused_with_the_valid_names(target: str, service: str) -> None:
     result = make(target, f"SERVICE={service}")

@@ -258,7 +258,7 @@ def test_the_role_trusts_the_provider_it_is_given_or_the_one_it_creates(deployed
             {"iam:PassedToService": "apigateway.amazonaws.com"},
         ),
         ("lambda:UpdateFunctionCode", "function:wild-rydes-accounting-AccountingFunction-X1", {}),
-        ("lambda:PublishLayerVersion", "layer:SharedLayer", {}),
+        ("lambda:PublishLayerVersion", "layer:wild-rydes-accounting-shared", {}),
         (
             "lambda:CreateEventSourceMapping",
             "*",
