@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
+import wildrydes
 from aws_lambda_powertools.utilities.batch.exceptions import UnexpectedBatchTypeError
 from moto import mock_aws
 from wildrydes.consumer import (
@@ -190,3 +195,21 @@ def test_the_built_envelope_has_the_shape_moto_delivers() -> None:
     for key in ("Message", "MessageAttributes", "TopicArn", "Type", "SignatureVersion"):
         assert built[key] == real[key], key
     assert set(sqs_record("x")) == set(delivered)
+
+
+def test_importing_the_consumer_side_leaves_the_powertools_parser_unloaded() -> None:
+    # Cold start: the parser utility (and the record models Powertools' batch module loads when
+    # pydantic is already imported) would cost every consumer tens of ms at init for nothing.
+    layer = Path(wildrydes.__file__).resolve().parents[1]
+    code = (
+        "import sys, wildrydes.consumer, wildrydes.events, wildrydes.observability; "
+        "print(sorted(m for m in sys.modules if '.utilities.parser' in m))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(layer)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert loaded == "[]"

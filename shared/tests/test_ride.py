@@ -130,6 +130,10 @@ def sns_envelope(message: str) -> str:
     )
 
 
+def ride_envelope() -> dict[str, Any]:
+    return json.loads(sns_envelope(sns_message(Ride.from_request(parse(SEED)))["Message"]))
+
+
 def test_a_ride_round_trips_through_the_sns_envelope() -> None:
     ride = Ride.from_request(parse(SEED))
     assert ride_from_sqs_body(sns_envelope(sns_message(ride)["Message"])) == ride
@@ -142,6 +146,9 @@ def test_a_ride_round_trips_through_the_sns_envelope() -> None:
         json.dumps({"Type": "Notification"}),
         sns_envelope("not json"),
         sns_envelope(json.dumps({**SEED})),  # a request, not a stored ride: no id
+        # A valid ride in an envelope that is not a notification, or lacks its message id.
+        json.dumps({**ride_envelope(), "Type": "SubscriptionConfirmation"}),
+        json.dumps({**ride_envelope(), "MessageId": None}),
     ],
 )
 def test_anything_else_is_a_ride_event_error(body: str) -> None:

@@ -14,6 +14,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
+
+# Imported before anything loads pydantic: if pydantic is already in sys.modules, Powertools'
+# batch.types also imports its parser models for SQS, DynamoDB, Kinesis and Kafka records
+# (~20 ms of cold start for type hints only). Handlers import wildrydes.consumer before
+# wildrydes.ride; test_consumer.py checks the parser stays unloaded.
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,

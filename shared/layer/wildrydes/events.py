@@ -8,10 +8,9 @@ subscriptions filter on them.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
-from aws_lambda_powertools.utilities.parser.models import SnsNotificationModel
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from wildrydes.ride import Ride, decimal_text
 
@@ -20,6 +19,24 @@ FILTERED_ATTRIBUTES = ("fare", "distance")
 
 class RideEventError(ValueError):
     """A queue message that is not a ride notification; reported as a batch item failure."""
+
+
+class SnsMessageAttribute(BaseModel):
+    Type: str
+    Value: str
+
+
+class SnsNotification(BaseModel):
+    """The SNS envelope an SQS subscription (RawMessageDelivery false) delivers, reduced to the
+    fields we read. Our own model rather than Powertools' SnsNotificationModel: importing that
+    pulls in the parser utility and builds a wider model (URLs, timestamps) on every consumer
+    cold start, for fields nothing here uses. Other envelope keys are ignored."""
+
+    Type: Literal["Notification"]
+    MessageId: str
+    TopicArn: str
+    Message: str
+    MessageAttributes: dict[str, SnsMessageAttribute] | None = None
 
 
 def sns_message(ride: Ride) -> dict[str, Any]:
@@ -36,7 +53,7 @@ def sns_message(ride: Ride) -> dict[str, Any]:
 def ride_from_sqs_body(body: str) -> Ride:
     """Parse an SQS message body that carries an SNS notification of a ride."""
     try:
-        notification = SnsNotificationModel.model_validate_json(body)
+        notification = SnsNotification.model_validate_json(body)
         return Ride.model_validate_json(notification.Message)
     except ValidationError as error:
         raise RideEventError(
