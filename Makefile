@@ -54,37 +54,41 @@ test-service: setup ## Tests of one stack: make test-service SERVICE=accounting
 	$(VENV)/bin/pytest -q services/$(SERVICE)/tests
 
 .PHONY: deploy-platform
-deploy-platform: setup ## sam build + deploy the platform stack (topic, key, exports)
+deploy-platform: ## sam build + deploy the platform stack (topic, key, exports)
 	$(require_target)
+	@$(MAKE) -s --no-print-directory setup
 	$(STACKS) deploy platform
 
 .PHONY: deploy
 deploy: ## sam build + deploy one service: make deploy SERVICE=accounting
 	$(require_service)
 	$(require_target)
-	@$(MAKE) --no-print-directory setup
+	@$(MAKE) -s --no-print-directory setup
 	$(STACKS) deploy $(SERVICE)
 
 .PHONY: deploy-all
-deploy-all: setup ## Deploy the platform, then the four services
+deploy-all: ## Deploy the platform, then the four services
 	$(require_target)
+	@$(MAKE) -s --no-print-directory setup
 	$(STACKS) deploy platform $(SERVICES)
 
 .PHONY: destroy
 destroy: ## Delete one service stack: make destroy SERVICE=accounting
 	$(require_service)
 	$(require_target)
-	@$(MAKE) --no-print-directory setup
+	@$(MAKE) -s --no-print-directory setup
 	$(STACKS) destroy $(SERVICE)
 
 .PHONY: destroy-platform
-destroy-platform: setup ## Delete the platform stack (refused while a service still imports it)
+destroy-platform: ## Delete the platform stack (refused while a service still imports it)
 	$(require_target)
+	@$(MAKE) -s --no-print-directory setup
 	$(STACKS) destroy platform
 
 .PHONY: destroy-all
-destroy-all: setup ## Delete the four services, then the platform
+destroy-all: ## Delete the four services, then the platform
 	$(require_target)
+	@$(MAKE) -s --no-print-directory setup
 	$(STACKS) destroy $(SERVICES) platform
 
 # --- localcloud: the whole system on this machine, no Docker, no AWS account -----------------
@@ -109,12 +113,13 @@ local-env: setup ## Print export lines for AWS_ENDPOINT_URL, credentials, WILDRY
 logs: ## Recent logs of one service's functions: make logs SERVICE=accounting [TARGET=local]
 	$(require_service)
 	$(require_target)
-	@$(MAKE) --no-print-directory setup
+	@$(MAKE) -s --no-print-directory setup
 	$(STACKS) logs $(SERVICE)
 
 .PHONY: smoke
-smoke: setup ## Submit the seed ride and show which services received it (TARGET=aws|local)
+smoke: ## Submit the seed ride and show which services received it (TARGET=aws|local)
 	$(require_target)
+	@$(MAKE) -s --no-print-directory setup
 	$(PY) -m scripts.smoke --target $(TARGET) --prefix $(STACK_PREFIX)
 
 .PHONY: demo

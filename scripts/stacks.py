@@ -139,6 +139,10 @@ def deploy(stack: Stack, env: Mapping[str, str]) -> None:
             stack.stack_name,
             "--parameter-overrides",
             *stack.parameter_overrides,
+            # Stack tags reach every resource; the prefix keeps environments apart in billing.
+            "--tags",
+            f"project={stack.prefix}",
+            f"service={stack.name}",
             "--no-confirm-changeset",
             "--no-fail-on-empty-changeset",
         ],

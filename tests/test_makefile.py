@@ -48,7 +48,9 @@ def test_a_bad_service_is_refused_with_the_valid_names(target: str, service: str
     assert "sam" not in result.stdout
 
 
-@pytest.mark.parametrize("target", ["deploy-platform", "deploy-all", "destroy-all"])
+@pytest.mark.parametrize(
+    "target", ["deploy-platform", "deploy-all", "destroy-platform", "destroy-all", "smoke"]
+)
 def test_an_unknown_target_environment_is_refused(target: str) -> None:
     result = make(target, "TARGET=production")
     assert result.returncode != 0

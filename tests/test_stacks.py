@@ -111,3 +111,21 @@ def test_destroy_platform_is_refused_while_a_service_imports_it(
         assert ran == [
             [stacks.sam(), "delete", "--stack-name", "wild-rydes-platform", "--no-prompts"]
         ]
+
+
+def test_a_deploy_builds_then_deploys_from_the_stack_folder_with_its_tags(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    ran: list[tuple[list[str], Path]] = []
+    monkeypatch.setattr(stacks, "run", lambda command, cwd, env: ran.append((list(command), cwd)))
+    python = _fake_python(tmp_path / "bin")
+    stacks.deploy(stacks.parse_stack("accounting", "staging"), {"PATH": str(python.parent)})
+
+    (build, build_cwd), (deploy, deploy_cwd) = ran
+    assert build[1] == "build"
+    assert deploy[1] == "deploy"
+    assert build_cwd == deploy_cwd == stacks.REPO_ROOT / "services/accounting"
+    assert deploy[deploy.index("--stack-name") + 1] == "staging-accounting"
+    assert "PlatformStackName=staging-platform" in deploy
+    tags = deploy[deploy.index("--tags") + 1 : deploy.index("--tags") + 3]
+    assert tags == ["project=staging", "service=accounting"]

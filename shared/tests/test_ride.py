@@ -154,3 +154,15 @@ def test_a_ride_round_trips_through_the_sns_envelope() -> None:
 def test_anything_else_is_a_ride_event_error(body: str) -> None:
     with pytest.raises(RideEventError, match="not a ride notification"):
         ride_from_sqs_body(body)
+
+
+def test_readers_of_a_stored_ride_ignore_fields_a_later_version_adds() -> None:
+    ride = Ride.from_request(parse(SEED))
+    newer = {**ride.to_document(), "currency": "EUR"}
+    assert ride_from_sqs_body(sns_envelope(json.dumps(newer))) == ride
+
+
+def test_the_api_accepts_fields_by_their_wire_names_only() -> None:
+    body = {**SEED, "from_": SEED["from"]}
+    del body["from"]
+    assert errors_of(body) == {"from": "Field required", "from_": "is not a field of a ride"}

@@ -78,15 +78,16 @@ def test_a_batch_uses_publish_batch_in_chunks_of_ten(cloud, spy, publish) -> Non
 
 
 def test_every_message_carries_the_filter_attributes(cloud, publish) -> None:
-    store_rides(cloud, 2)
+    stored = {ride.id: ride for ride in store_rides(cloud, 2)}
     publish(cloud.stream_records())
-    for envelope in cloud.received():
-        ride = json.loads(envelope["Message"])
-        assert envelope["MessageAttributes"]["fare"] == {
-            "Type": "Number",
-            "Value": str(ride["fare"]),
+    received = cloud.received()
+    assert len(received) == 2
+    for envelope in received:
+        ride = stored[json.loads(envelope["Message"])["id"]]
+        assert envelope["MessageAttributes"] == {
+            "fare": {"Type": "Number", "Value": str(ride.fare)},
+            "distance": {"Type": "Number", "Value": "600"},
         }
-        assert envelope["MessageAttributes"]["distance"] == {"Type": "Number", "Value": "600"}
 
 
 def test_updates_and_deletes_are_not_published(cloud, publish) -> None:

@@ -153,6 +153,7 @@ BAD_REQUESTS = [
     ("JSON boolean", {"body": "true"}, 400, ["body"]),
     ("invalid JSON", {"body": '{"from": "Berlin",'}, 400, ["body"]),
     ("single quotes", {"body": "{'from': 'Berlin'}"}, 400, ["body"]),
+    ("nested too deeply", {"body": "[" * 15_000}, 400, ["body"]),
     ("empty body", {"body": ""}, 400, ["body"]),
     ("no body", {"body": None}, 400, ["body"]),
     ("1 MB body", {"body": MEGABYTE_BODY}, 413, ["body"]),

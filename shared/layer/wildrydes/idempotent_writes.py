@@ -7,13 +7,13 @@ says "this ride is already recorded" are recognised in one place.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from wildrydes.ride import decimal_text
+from wildrydes.ride import decimal_text, iso_utc
 
 CONDITIONAL_CHECK_FAILED = "ConditionalCheckFailedException"
 TRANSACTION_CANCELED = "TransactionCanceledException"
@@ -30,8 +30,7 @@ def string(value: str) -> dict[str, str]:
 
 def timestamp(moment: datetime) -> dict[str, str]:
     """An ISO-8601 UTC string attribute with milliseconds, the format the ride contract uses."""
-    text = moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return {"S": text}
+    return {"S": iso_utc(moment)}
 
 
 def error_code(error: ClientError) -> str:

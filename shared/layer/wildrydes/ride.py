@@ -21,6 +21,8 @@ from pydantic import (
     field_serializer,
 )
 
+# Ride ids are uuid4 hex: 32 lowercase hexadecimal characters.
+RIDE_ID_PATTERN = r"^[0-9a-f]{32}$"
 # The limits of SNS numeric attribute matching (see the SNS filter policy documentation).
 SNS_NUMBER_LIMIT = 1_000_000_000  # an int so error messages read "1000000000"
 SNS_NUMBER_DECIMAL_PLACES = 5
@@ -58,7 +60,8 @@ class RideRequest(BaseModel):
     """The body of POST /submit-ride-completion. Unknown fields are rejected, not dropped, so a
     client's typo ("fair") is an error instead of a silently missing value."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    # Fields by their wire names only ("from", never "from_"): the API accepts one spelling.
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     from_: Place = Field(alias="from", description="Where the ride started.")
     to: Place = Field(description="Where the ride ended.")
@@ -69,9 +72,16 @@ class RideRequest(BaseModel):
 
 
 class Ride(RideRequest):
-    """A stored ride: the request plus the id and submission time the service assigned."""
+    """A stored ride: the request plus the id and submission time the service assigned.
 
-    id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+    Everything that reads a ride back (the publisher from the table's stream, the get handler,
+    every consumer from the topic) is a tolerant reader: a field a later version adds is
+    ignored, not a poison message that sends every ride of all three services to their DLQs.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: Annotated[str, StringConstraints(pattern=RIDE_ID_PATTERN)]
     submittedAt: datetime  # camelCase: the wire name of the contract
 
     @classmethod
@@ -86,7 +96,7 @@ class Ride(RideRequest):
 
     @field_serializer("submittedAt")
     def _iso_utc(self, value: datetime) -> str:
-        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return iso_utc(value)
 
     def to_item(self) -> dict[str, Any]:
         """The DynamoDB item: Decimals kept exact."""
@@ -104,6 +114,11 @@ def _json_number(value: Any) -> Any:
         return int(value)
     # Within the SNS limits (<= 15 significant digits) a float's shortest repr is exact.
     return float(value)
+
+
+def iso_utc(moment: datetime) -> str:
+    """The contract's timestamp format: ISO-8601 UTC with milliseconds, 2026-01-02T03:04:05.000Z."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def decimal_text(value: Decimal) -> str:

@@ -9,12 +9,12 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from wildrydes.observability import service_logger
+from wildrydes.ride import RIDE_ID_PATTERN
 
 from management.http import HttpError, json_response
 from management.rides_store import RidesStore
 
-# Ride ids are uuid4 hex: 32 lowercase hexadecimal characters.
-RIDE_ID = re.compile(r"^[0-9a-f]{32}$")
+RIDE_ID = re.compile(RIDE_ID_PATTERN)
 
 logger = service_logger("management")
 store = RidesStore(boto3.client("dynamodb"), rides_table=os.environ["RIDES_TABLE_NAME"])

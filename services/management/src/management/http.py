@@ -111,6 +111,10 @@ def parse_json_object(text: str) -> dict[str, Any]:
         ) from error
     except ValueError as error:  # JSONDecodeError and any number the parsers refuse
         raise HttpError(400, "body is not valid JSON", [_body_error(str(error))]) from error
+    except RecursionError as error:  # [[[[... nested deeper than the parser's stack allows
+        raise HttpError(
+            400, "body is not valid JSON", [_body_error("nested too deeply")]
+        ) from error
     if not isinstance(value, dict):
         raise HttpError(400, "body must be a JSON object", [_body_error(f"got {_kind(value)}")])
     return value
