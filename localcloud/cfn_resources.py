@@ -288,8 +288,9 @@ def api_key_schemes(body: dict[str, Any]) -> set[str]:
 
 
 def import_openapi_body(backend: APIGatewayBackend, api_id: str, body: dict[str, Any]) -> None:
-    """Build the API's resources, methods and integrations from an OpenAPI 3 / Swagger 2 body,
-    replacing what it had. moto's own import handles OpenAPI 3 only and drops `security`."""
+    """Build the API's resources, methods, integrations and gateway responses from an OpenAPI 3 /
+    Swagger 2 body, replacing what it had. moto's own import handles OpenAPI 3 only and drops
+    `security` and the gateway responses."""
     api = backend.get_rest_api(api_id)
     api.resources = {}
     api.default = api.add_child("/")
@@ -323,6 +324,28 @@ def import_openapi_body(backend: APIGatewayBackend, api_id: str, body: dict[str,
                     method_type=http_method,
                     **{k: v for k, v in args.items() if v is not None},
                 )
+    api.gateway_responses = {}
+    import_gateway_responses(backend, api_id, body)
+
+
+_GATEWAY_RESPONSES_KEY = "x-amazon-apigateway-gateway-responses"
+
+
+def import_gateway_responses(backend: APIGatewayBackend, api_id: str, body: dict[str, Any]) -> None:
+    """Store the body's `x-amazon-apigateway-gateway-responses` (where SAM puts an Api's
+    GatewayResponses) as the API's gateway responses, as PutGatewayResponse would.
+    Also used by `patches.complete_openapi_import` for PutRestApi / ImportRestApi."""
+    for response_type, response in (body.get(_GATEWAY_RESPONSES_KEY) or {}).items():
+        if not isinstance(response, dict):
+            continue
+        status = response.get("statusCode")
+        backend.put_gateway_response(
+            api_id,
+            response_type,
+            status_code=str(status) if status is not None else None,
+            response_parameters=response.get("responseParameters"),
+            response_templates=response.get("responseTemplates"),
+        )
 
 
 def _resource_for_path(backend: APIGatewayBackend, api_id: str, path: str) -> Any:

@@ -1,14 +1,12 @@
 """The environment that points AWS tools (boto3, the AWS CLI, the SAM CLI) at localcloud.
 
-The one source for it: the Makefile (`python -m localcloud.env PORT` prints `export` lines), the
-deploy scripts and the tests all read it from here.
+The one source for it: the server, `python -m localcloud env` (localcloud.cli, which the
+Makefile's `local-env` runs to print `export` lines) and the tests all read it from here.
 """
 
 from __future__ import annotations
 
 import os
-import shlex
-import sys
 
 DEFAULT_PORT = 4566
 REGION = "us-east-1"
@@ -38,14 +36,3 @@ def local_env(port: int = DEFAULT_PORT) -> dict[str, str]:
         "AWS_PAGER": "",
         "SAM_CLI_TELEMETRY": "0",
     }
-
-
-def main(argv: list[str]) -> int:
-    port = int(argv[1]) if len(argv) > 1 else configured_port()
-    for key, value in local_env(port).items():
-        print(f"export {key}={shlex.quote(value)}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

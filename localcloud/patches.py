@@ -798,10 +798,12 @@ def complete_openapi_import() -> None:
     """Gap (moto 5.2.5): PutRestApi / ImportRestApi ignore a `security` requirement on an apiKey
     scheme (how SAM's `Auth: ApiKeyRequired: true` marks a method, so every method would be
     served without a key), store `x-amazon-apigateway-any-method` as a method literally named
-    "X-AMAZON-APIGATEWAY-ANY-METHOD" and ignore `x-amazon-apigateway-binary-media-types`.
+    "X-AMAZON-APIGATEWAY-ANY-METHOD" and ignore `x-amazon-apigateway-binary-media-types` and
+    `x-amazon-apigateway-gateway-responses` (where SAM puts an Api's GatewayResponses).
 
-    moto's import runs unchanged; then we fix the imported methods and the API's binary media
-    types from the same document. (CloudFormation's RestApi Body goes through cfn_resources.)"""
+    moto's import runs unchanged; then we fix the imported methods, the API's binary media
+    types and its gateway responses from the same document. (CloudFormation's RestApi Body goes
+    through cfn_resources.)"""
     from moto.apigateway.models import APIGatewayBackend
 
     original = APIGatewayBackend.__dict__["put_rest_api"]
@@ -815,6 +817,10 @@ def complete_openapi_import() -> None:
     ) -> Any:
         api = original(self, function_id, api_doc, *args, **kwargs)
         _complete_imported_methods(api, api_doc)
+        mode = kwargs.get("mode", args[1] if len(args) > 1 else "merge")
+        if mode == "overwrite":
+            api.gateway_responses = {}
+        cfn_resources.import_gateway_responses(self, api.id, api_doc)
         return api
 
     # import_rest_api calls self.put_rest_api, so this covers both.

@@ -12,7 +12,6 @@ moto's in-process backends) and talks to everything else through the public AWS 
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -116,10 +115,6 @@ class Runtime:
         if self.apigw is None:
             raise RuntimeError("API Gateway is not running (apigw_port=None)")
         return self.apigw.invoke_url(api_id, stage)
-
-    def clear_cache(self) -> None:
-        """Forget extracted code and layers (they are re-extracted on the next cold start)."""
-        shutil.rmtree(self._state_dir / "runtime", ignore_errors=True)
 
     def __enter__(self) -> Runtime:
         return self.start()

@@ -7,19 +7,33 @@ forms reach the same stage, for tools that build them: `/restapis/<api-id>/<stag
 
 Per request, like API Gateway: route by resource path and method, API key + usage plan check
 (403), throttling (429), then the AWS_PROXY Lambda integration; a function error or malformed
-response is a 502, an unknown route a 403 "Missing Authentication Token".
+response is a 502, an unknown route a 403 "Missing Authentication Token". Those errors take the
+API's gateway responses (status, headers, body) when it defines them: see apigw_errors.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import uuid
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from localcloud.runtime.apigw_errors import (
+    API_CONFIGURATION_ERROR,
+    INTEGRATION_FAILURE,
+    INVALID_API_KEY,
+    MALFORMED_PROXY_RESPONSE,
+    MISSING_AUTHENTICATION_TOKEN,
+    QUOTA_EXCEEDED,
+    THROTTLED,
+    UNKNOWN_STAGE,
+    ErrorContext,
+    GatewayError,
+    render,
+)
 from localcloud.runtime.apigw_proxy import (
     IncomingRequest,
     MalformedProxyResponse,
@@ -38,30 +52,9 @@ DEFAULT_PORT = 4567
 _HOST = "127.0.0.1"
 
 
-def _error(status: int, message: str, error_type: str) -> ProxyResponse:
-    body = json.dumps({"message": message}).encode()
-    headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)]
-    return ProxyResponse(status, headers, body)
-
-
-def missing_token() -> ProxyResponse:
-    return _error(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
-
-
-def forbidden() -> ProxyResponse:
-    return _error(403, "Forbidden", "ForbiddenException")
-
-
-def too_many_requests() -> ProxyResponse:
-    return _error(429, "Too Many Requests", "TooManyRequestsException")
-
-
-def limit_exceeded() -> ProxyResponse:
-    return _error(429, "Limit Exceeded", "LimitExceededException")
-
-
-def internal_error() -> ProxyResponse:
-    return _error(502, "Internal server error", "InternalServerErrorException")
+def _built_in(error: GatewayError) -> ProxyResponse:
+    """API Gateway's own answer, for requests that reach no deployed stage."""
+    return render(error, {}, ErrorContext(api_id="", stage="", request_id=""))
 
 
 class ApiGateway:
@@ -75,36 +68,46 @@ class ApiGateway:
 
     def handle(self, api_id: str, stage: str, request: IncomingRequest) -> ProxyResponse:
         request_id = str(uuid.uuid4())
-        response = self._handle(api_id, stage, request, request_id)
+        outcome = self._handle(api_id, stage, request, request_id)
+        if isinstance(outcome, _Failure):
+            if outcome.error is UNKNOWN_STAGE:
+                responses, variables = {}, {}
+            else:
+                responses = self._catalog.gateway_responses(api_id)
+                variables = self._catalog.stage_variables(api_id, stage)
+            context = ErrorContext(api_id, stage, request_id, request, outcome.route, variables)
+            response = render(outcome.error, responses, context)
+        else:
+            response = outcome
         response.headers.append(("x-amzn-RequestId", request_id))
         response.headers.append(("x-amz-apigw-id", uuid.uuid4().hex[:16] + "="))
         return response
 
     def _handle(
         self, api_id: str, stage: str, request: IncomingRequest, request_id: str
-    ) -> ProxyResponse:
+    ) -> ProxyResponse | _Failure:
         try:
             route = self._catalog.find_route(api_id, stage, request.method, request.path)
         except StageNotFound:
-            return forbidden()
+            return _Failure(UNKNOWN_STAGE)
         except RouteNotFound:
-            return missing_token()
+            return _Failure(MISSING_AUTHENTICATION_TOKEN)
 
         key_value = _header(request.headers, "x-api-key")
         key_id = None
         if route.api_key_required:
             check = self._catalog.check_api_key(api_id, stage, key_value)
             if not check.allowed:
-                return forbidden()
+                return _Failure(INVALID_API_KEY, route)
             key_id = check.key_id
             owner = f"{check.plan_id}:{check.key_id}"
             if not self._throttles.allow(f"key:{owner}", check.throttle):
-                return too_many_requests()
+                return _Failure(THROTTLED, route)
             if not self._throttles.within_quota(f"quota:{owner}", check.quota):
-                return limit_exceeded()
+                return _Failure(QUOTA_EXCEEDED, route)
         stage_throttle = self._catalog.stage_throttle(route)
         if not self._throttles.allow(f"stage:{api_id}:{stage}", stage_throttle):
-            return too_many_requests()
+            return _Failure(THROTTLED, route)
         return self._integrate(route, request, request_id, (key_value, key_id))
 
     def _integrate(
@@ -113,7 +116,7 @@ class ApiGateway:
         request: IncomingRequest,
         request_id: str,
         api_key: tuple[str | None, str | None],
-    ) -> ProxyResponse:
+    ) -> ProxyResponse | _Failure:
         function_arn = route.lambda_arn()
         if (route.integration_type or "").upper() != "AWS_PROXY" or function_arn is None:
             log.error(
@@ -123,23 +126,31 @@ class ApiGateway:
                 route.integration_type,
                 route.integration_uri,
             )
-            return _error(500, "Internal server error", "InternalServerErrorException")
+            return _Failure(API_CONFIGURATION_ERROR, route)
         event = build_event(request, route, self._account_id, request_id, api_key)
         try:
             result = self._invoker.invoke(function_arn, event)
         except Throttled:
-            return too_many_requests()
+            return _Failure(THROTTLED, route)
         except FunctionNotFound:
             log.error("integration target %s does not exist", function_arn)
-            return internal_error()
+            return _Failure(INTEGRATION_FAILURE, route)
         if not result.ok:
             log.warning("function error behind %s: %s", route.resource_path, result.payload[:500])
-            return internal_error()
+            return _Failure(INTEGRATION_FAILURE, route)
         try:
             return map_response(result.payload)
         except MalformedProxyResponse as exc:
             log.warning("malformed Lambda proxy response from %s: %s", function_arn, exc)
-            return internal_error()
+            return _Failure(MALFORMED_PROXY_RESPONSE, route)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A request API Gateway answers itself, with the gateway response for `error`."""
+
+    error: GatewayError
+    route: Route | None = None
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:
@@ -176,7 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         target = split_target(self.headers.get("Host", ""), url.path)
         if target is None:
-            self._send(missing_token())
+            self._send(_built_in(MISSING_AUTHENTICATION_TOKEN))
             return
         api_id, stage, path = target
         request = IncomingRequest(
@@ -191,7 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
             response = self.server.gateway.handle(api_id, stage, request)
         except Exception:
             log.exception("API Gateway request failed")
-            response = _error(500, "Internal server error", "InternalServerErrorException")
+            response = _built_in(API_CONFIGURATION_ERROR)
         self._send(response)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve

@@ -1,4 +1,5 @@
-"""What the API Gateway data plane needs from moto's control plane: routes, keys, usage plans.
+"""What the API Gateway data plane needs from moto's control plane: routes, keys, usage plans,
+gateway responses.
 
 Read straight from moto's in-process API Gateway backend on every request: it is a few dict
 lookups, and unlike a cached copy fetched over the API it can never serve a stale route or key
@@ -53,6 +54,15 @@ class KeyCheck:
     quota: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class GatewayResponseSpec:
+    """One customised gateway response (PutGatewayResponse's fields)."""
+
+    status_code: str | None
+    response_parameters: dict[str, str]
+    response_templates: dict[str, str]
+
+
 class StageNotFound(LookupError):
     pass
 
@@ -69,9 +79,6 @@ class ApiCatalog:
     @property
     def _backend(self) -> APIGatewayBackend:
         return apigateway_backends[self._account_id][self._region]
-
-    def api_ids(self) -> list[str]:
-        return list(self._backend.apis)
 
     def find_route(self, api_id: str, stage_name: str, method: str, path: str) -> Route:
         api = self._backend.apis.get(api_id)
@@ -120,6 +127,24 @@ class ApiCatalog:
             if rate is not None or burst is not None:
                 return {"rateLimit": rate, "burstLimit": burst}
         return None
+
+    def stage_variables(self, api_id: str, stage_name: str) -> dict[str, str]:
+        api = self._backend.apis.get(api_id)
+        stage = api.stages.get(stage_name) if api else None
+        return dict(getattr(stage, "variables", None) or {})
+
+    def gateway_responses(self, api_id: str) -> dict[str, GatewayResponseSpec]:
+        """The API's customised gateway responses by response type (e.g. DEFAULT_4XX)."""
+        api = self._backend.apis.get(api_id)
+        stored = dict(getattr(api, "gateway_responses", None) or {})
+        return {
+            response_type: GatewayResponseSpec(
+                status_code=response.status_code,
+                response_parameters=dict(response.response_parameters or {}),
+                response_templates=dict(response.response_templates or {}),
+            )
+            for response_type, response in stored.items()
+        }
 
     def check_api_key(self, api_id: str, stage: str, key_value: str | None) -> KeyCheck:
         """A key is valid when it exists, is enabled and is in a usage plan for this stage."""

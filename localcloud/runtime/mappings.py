@@ -67,9 +67,6 @@ class MappingSupervisor:
         for poller in pollers:
             poller.join(_STOP_TIMEOUT_S)
 
-    def active_mappings(self) -> list[str]:
-        return sorted(self._pollers)
-
     def is_polling(self, uuid: str) -> bool:
         """True once the mapping's poller runs (for streams: holds a position in every shard)."""
         poller = self._pollers.get(uuid)

@@ -163,6 +163,7 @@ class StreamPoller:
             expired = self._expired(attempt.records, config)
             if expired:
                 self._give_up(shard, attempt, config, None, "RecordAgeExceeded")
+                del shard.buffer[: len(attempt.records)]
                 pending.popleft()
                 continue
             result = self._invoke(config, attempt.records)

@@ -357,6 +357,13 @@ API = {
                             "api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"}
                         }
                     },
+                    "x-amazon-apigateway-gateway-responses": {
+                        "DEFAULT_5XX": {
+                            "responseTemplates": {
+                                "application/json": '{"message":$context.error.messageString}'
+                            }
+                        }
+                    },
                 }
             },
         },
@@ -440,6 +447,7 @@ def test_rest_api_from_openapi_body(aws: Client) -> None:
     assert method["apiKeyRequired"] is True
     assert method["methodIntegration"]["type"] == "AWS_PROXY"
     assert method["methodIntegration"]["uri"].endswith(":function:f/invocations")
+    assert set(_gateway_responses(aws, api_id)) == {"DEFAULT_5XX"}
 
 
 def test_api_stage_key_and_usage_plan(aws: Client) -> None:
@@ -961,6 +969,13 @@ OPENAPI = {
         "securitySchemes": {"api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"}}
     },
     "x-amazon-apigateway-binary-media-types": ["image/png"],
+    "x-amazon-apigateway-gateway-responses": {
+        "DEFAULT_4XX": {
+            "responseParameters": {},
+            "responseTemplates": {"application/json": '{"message":$context.error.messageString}'},
+        },
+        "MISSING_AUTHENTICATION_TOKEN": {"statusCode": 404},
+    },
 }
 
 
@@ -972,12 +987,20 @@ def _imported_api(aws: Client) -> tuple[dict[str, Any], dict[str, Any]]:
     return apigw.get_rest_api(restApiId=api["id"]), rides
 
 
-def test_openapi_import_honours_api_keys_any_method_and_binary_types(aws: Client) -> None:
+def _gateway_responses(aws: Client, api_id: str) -> dict[str, dict[str, Any]]:
+    items = aws("apigateway").get_gateway_responses(restApiId=api_id)["items"]
+    return {item.pop("responseType"): item for item in items}
+
+
+def test_openapi_import_honours_api_keys_any_method_binary_types_and_gateway_responses(
+    aws: Client,
+) -> None:
     with patches.disabled("complete_openapi_import"):
         api, rides = _imported_api(aws)
         assert rides["resourceMethods"]["GET"].get("apiKeyRequired", False) is False
         assert "X-AMAZON-APIGATEWAY-ANY-METHOD" in rides["resourceMethods"]
         assert api.get("binaryMediaTypes", []) == []
+        assert _gateway_responses(aws, api["id"]) == {}
 
     api, rides = _imported_api(aws)
 
@@ -988,6 +1011,23 @@ def test_openapi_import_honours_api_keys_any_method_and_binary_types(aws: Client
     apigw = aws("apigateway")
     method = apigw.get_method(restApiId=api["id"], resourceId=rides["id"], httpMethod="ANY")
     assert method["httpMethod"] == "ANY"
+    responses = _gateway_responses(aws, api["id"])
+    assert set(responses) == {"DEFAULT_4XX", "MISSING_AUTHENTICATION_TOKEN"}
+    assert responses["DEFAULT_4XX"]["responseTemplates"] == {
+        "application/json": '{"message":$context.error.messageString}'
+    }
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
+
+    # PutRestApi in overwrite mode replaces them; in merge mode it adds to them.
+    body = {**OPENAPI, "x-amazon-apigateway-gateway-responses": {"THROTTLED": {}}}
+    apigw.put_rest_api(restApiId=api["id"], mode="merge", body=json.dumps(body).encode())
+    assert set(_gateway_responses(aws, api["id"])) == {
+        "DEFAULT_4XX",
+        "MISSING_AUTHENTICATION_TOKEN",
+        "THROTTLED",
+    }
+    apigw.put_rest_api(restApiId=api["id"], mode="overwrite", body=json.dumps(body).encode())
+    assert set(_gateway_responses(aws, api["id"])) == {"THROTTLED"}
 
 
 # --- DynamoDB transactions and streams ---------------------------------------------------------

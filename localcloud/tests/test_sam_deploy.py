@@ -205,6 +205,11 @@ def test_consumer_resources_are_wired(deployed: Any, aws: Callable[[str], Any]) 
     assert post["methodIntegration"]["uri"].endswith(f":function:{api_function}/invocations")
     (stage,) = apigw.get_stages(restApiId=api_id)["item"]
     assert stage["stageName"] == "Prod"
+    (response,) = apigw.get_gateway_responses(restApiId=api_id)["items"]
+    assert response["responseType"] == "DEFAULT_4XX"
+    assert response["responseTemplates"] == {
+        "application/json": '{"message":$context.error.messageString,"errors":[]}'
+    }
     (plan,) = apigw.get_usage_plans()["items"]
     assert plan["apiStages"] == [{"apiId": api_id, "stage": "Prod"}]
     assert plan["throttle"] == {"burstLimit": 10, "rateLimit": 5.0}

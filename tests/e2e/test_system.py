@@ -97,7 +97,7 @@ def test_the_api_requires_a_valid_key_and_stores_nothing_without_one(
     answer = system_without_key.post(ride(10, 10), headers=headers)
 
     assert answer.status == 403
-    assert answer.body == {"message": "Forbidden"}
+    assert answer.body == {"message": "Forbidden", "errors": []}  # the DEFAULT_4XX gateway response
     assert rides_stored(system) == before
 
 

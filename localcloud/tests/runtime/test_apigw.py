@@ -68,7 +68,7 @@ def _request(
         return Reply(error.code, error.headers, error.read())
 
 
-def _openapi(function_arn: str) -> dict[str, Any]:
+def _openapi(function_arn: str, gateway_responses: dict[str, Any] | None = None) -> dict[str, Any]:
     uri = (
         f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function_arn}/invocations"
     )
@@ -90,17 +90,27 @@ def _openapi(function_arn: str) -> dict[str, Any]:
             "securitySchemes": {"api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"}}
         },
         "x-amazon-apigateway-binary-media-types": ["image/png"],
+        **(
+            {"x-amazon-apigateway-gateway-responses": gateway_responses}
+            if gateway_responses
+            else {}
+        ),
     }
 
 
 def _deploy_api(
-    aws: Callable[[str], Any], deploy: Deployer, runtime: Runtime, throttle: dict[str, Any]
+    aws: Callable[[str], Any],
+    deploy: Deployer,
+    runtime: Runtime,
+    throttle: dict[str, Any],
+    gateway_responses: dict[str, Any] | None = None,
 ) -> Api:
     name = deploy.function(API_HANDLER)
     function_arn = aws("lambda").get_function(FunctionName=name)["Configuration"]["FunctionArn"]
     apigw = aws("apigateway")
     api_id = apigw.create_rest_api(name=unique("api"))["id"]
-    apigw.put_rest_api(restApiId=api_id, mode="overwrite", body=json.dumps(_openapi(function_arn)))
+    body = _openapi(function_arn, gateway_responses)
+    apigw.put_rest_api(restApiId=api_id, mode="overwrite", body=json.dumps(body))
     apigw.create_deployment(restApiId=api_id, stageName="Prod", variables={"env": "local"})
     key = apigw.create_api_key(name=unique("key"), enabled=True)
     plan = apigw.create_usage_plan(
@@ -166,6 +176,7 @@ def test_missing_or_unknown_api_key_is_forbidden(api: Api) -> None:
         reply = _request(f"{api.url}/rides/1", headers=headers)
         assert reply.status == 403
         assert reply.json() == {"message": "Forbidden"}
+        assert reply.headers["x-amzn-ErrorType"] == "ForbiddenException"
 
 
 def test_key_of_a_plan_for_another_api_is_forbidden(
@@ -238,3 +249,116 @@ def test_other_url_forms_reach_the_same_stage(api: Api, runtime: Runtime) -> Non
 def test_unknown_stage_is_forbidden(api: Api, runtime: Runtime) -> None:
     reply = _request(runtime.invoke_url(api.api_id, "NoSuchStage") + "/echo")
     assert reply.status == 403
+
+
+# --- gateway responses --------------------------------------------------------------------------
+
+# What SAM renders from an Api's GatewayResponses (the management service's error contract), plus
+# the customisations gateway responses allow: status code, headers, more $context variables.
+CONTRACT = '{"message":$context.error.messageString,"errors":[]}'
+GATEWAY_RESPONSES = {
+    "DEFAULT_4XX": {"responseParameters": {}, "responseTemplates": {"application/json": CONTRACT}},
+    "DEFAULT_5XX": {
+        "responseTemplates": {
+            "application/json": '{"message":$context.error.messageString,"errors":[],'
+            '"requestId":"$context.requestId","type":"${context.error.responseType}"}'
+        }
+    },
+    "MISSING_AUTHENTICATION_TOKEN": {
+        "statusCode": "404",
+        "responseTemplates": {
+            "application/json": '{"message":"no route for $context.httpMethod $context.path",'
+            '"errors":[],"env":"$stageVariables.env","unknown":"$context.noSuchVariable"}'
+        },
+    },
+    "THROTTLED": {
+        "responseParameters": {
+            "gatewayresponse.header.Retry-After": "'1'",
+            "gatewayresponse.header.X-Api-Key-Seen": "method.request.header.x-api-key",
+            "gatewayresponse.header.X-Ride": "method.request.path.id",
+        },
+        "responseTemplates": {"application/json": CONTRACT},
+    },
+}
+
+
+@pytest.fixture
+def contract_api(aws: Callable[[str], Any], deploy: Deployer, runtime: Runtime) -> Api:
+    return _deploy_api(aws, deploy, runtime, {"rateLimit": 0.5, "burstLimit": 2}, GATEWAY_RESPONSES)
+
+
+def test_gateway_responses_shape_a_missing_or_wrong_key(contract_api: Api) -> None:
+    for headers in ({}, {"x-api-key": "not-a-real-key"}):
+        reply = _request(f"{contract_api.url}/rides/1", headers=headers)
+
+        assert reply.status == 403  # DEFAULT_4XX sets no status: the error's own
+        assert reply.json() == {"message": "Forbidden", "errors": []}
+        assert reply.headers["Content-Type"] == "application/json"
+        assert reply.headers["x-amzn-ErrorType"] == "ForbiddenException"
+
+
+def test_a_gateway_response_can_set_the_status_code(contract_api: Api) -> None:
+    reply = _request(f"{contract_api.url}/nowhere", method="POST")
+
+    assert reply.status == 404
+    assert reply.json() == {
+        "message": "no route for POST /Prod/nowhere",
+        "errors": [],
+        "env": "local",
+        "unknown": "",
+    }
+
+
+def test_a_throttled_request_gets_the_throttled_response(contract_api: Api) -> None:
+    url, key = f"{contract_api.url}/rides/ride-7", contract_api.key
+    replies = [_request(url, headers={"x-api-key": key}) for _ in range(6)]
+    throttled = [reply for reply in replies if reply.status == 429]
+
+    assert throttled
+    assert throttled[0].json() == {"message": "Too Many Requests", "errors": []}
+    assert throttled[0].headers["Retry-After"] == "1"
+    assert throttled[0].headers["X-Api-Key-Seen"] == key
+    assert throttled[0].headers["X-Ride"] == "ride-7"
+
+
+def test_integration_failures_get_the_default_5xx_response(contract_api: Api) -> None:
+    for path, response_type in (
+        ("/boom", "INTEGRATION_FAILURE"),
+        ("/malformed", "API_CONFIGURATION_ERROR"),
+    ):
+        reply = _request(f"{contract_api.url}{path}")
+
+        assert reply.status == 502
+        assert reply.json() == {
+            "message": "Internal server error",
+            "errors": [],
+            "requestId": reply.headers["x-amzn-RequestId"],
+            "type": response_type,
+        }
+
+
+def test_put_gateway_response_applies_and_a_specific_type_beats_the_default(
+    aws: Callable[[str], Any], contract_api: Api
+) -> None:
+    apigw = aws("apigateway")
+    apigw.put_gateway_response(
+        restApiId=contract_api.api_id,
+        responseType="INVALID_API_KEY",
+        statusCode="401",
+        responseTemplates={"application/json": '{"error":"$context.error.message"}'},
+    )
+
+    reply = _request(f"{contract_api.url}/rides/1")
+
+    assert reply.status == 401
+    assert reply.json() == {"error": "Forbidden"}
+    # The other types are unchanged.
+    assert _request(f"{contract_api.url}/boom", method="DELETE").status == 404
+    assert _request(f"{contract_api.url}/rides/1", headers={"x-api-key": "wrong"}).status == 401
+
+
+def test_an_unknown_stage_gets_api_gateways_own_answer(contract_api: Api, runtime: Runtime) -> None:
+    reply = _request(runtime.invoke_url(contract_api.api_id, "NoSuchStage") + "/echo")
+
+    assert reply.status == 403
+    assert reply.json() == {"message": "Forbidden"}

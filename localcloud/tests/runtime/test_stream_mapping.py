@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from localcloud.runtime import Runtime
+from localcloud.runtime import Runtime, stream_poller
+from localcloud.runtime.invoker import InvocationResult
+from localcloud.runtime.mapping_config import MappingConfig
 from localcloud.tests.runtime.support import Deployer, drain, read_records, unique, wait_for
 
 # Records every invocation; fails (raises) when a record carries poison, or reports the first
@@ -253,3 +256,107 @@ def test_latest_starting_position_skips_existing_records(
 
     wait_for(lambda: _succeeded_ids(record_file))
     assert _succeeded_ids(record_file) == ["new"]
+
+
+# --- MaximumRecordAgeInSeconds (the poller on its own: ages are hard to stage end to end) -------
+
+STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/rides/stream/2024-01-01T00:00:00.000"
+FAILURES_ARN = "arn:aws:sqs:us-east-1:123456789012:failures"
+
+
+class _FakeStreams:
+    """GetRecords answers, one fetch after another."""
+
+    def __init__(self, fetches: list[list[dict[str, Any]]]) -> None:
+        self._fetches = fetches
+
+    def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:
+        records = self._fetches.pop(0) if self._fetches else []
+        return {"Records": records, "NextShardIterator": ShardIterator}
+
+
+class _FakeClients:
+    def __init__(self, streams: _FakeStreams) -> None:
+        self._streams = streams
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        assert service == "dynamodbstreams"
+        return self._streams
+
+
+class _FakeInvoker:
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def invoke(self, function_arn: str, event: dict[str, Any]) -> InvocationResult:
+        self.batches.append([r["dynamodb"]["Keys"]["id"]["S"] for r in event["Records"]])
+        return InvocationResult("req", b"null", None, "$LATEST")
+
+
+def _raw_record(ride_id: str, sequence: int, age_s: float) -> dict[str, Any]:
+    created = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age_s)
+    return {
+        "eventID": f"event-{sequence}",
+        "eventName": "INSERT",
+        "dynamodb": {
+            "ApproximateCreationDateTime": created,
+            "Keys": {"id": {"S": ride_id}},
+            "SequenceNumber": str(sequence),
+        },
+    }
+
+
+def test_records_older_than_the_maximum_age_are_given_up_once_and_the_shard_moves_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = MappingConfig.from_api(
+        {
+            "UUID": "mapping-1",
+            "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:publisher",
+            "EventSourceArn": STREAM_ARN,
+            "BatchSize": 10,
+            "MaximumRecordAgeInSeconds": 60,
+            "DestinationConfig": {"OnFailure": {"Destination": FAILURES_ARN}},
+        }
+    )
+    streams = _FakeStreams(
+        [
+            [_raw_record("stale-1", 1, age_s=120), _raw_record("stale-2", 2, age_s=90)],
+            [_raw_record("fresh", 3, age_s=0)],
+        ]
+    )
+    invoker = _FakeInvoker()
+    shard = stream_poller.ShardState("shard-1", iterator="iterator-1")
+    poller = stream_poller.StreamPoller(
+        config,
+        _FakeClients(streams),
+        invoker,
+        {"shard-1": shard},
+    )
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def send(clients: Any, destination: str, record: dict[str, Any]) -> None:
+        sent.append((destination, record))
+        if len(sent) > 3:
+            poller.stop()  # the same batch again and again: stop the flood, then fail below
+
+    monkeypatch.setattr(stream_poller, "send_to_destination", send)
+
+    poller._poll_shard(shard)
+
+    assert len(sent) == 1
+    destination, record = sent[0]
+    assert destination == FAILURES_ARN
+    assert record["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert record["requestContext"]["approximateInvokeCount"] == 0
+    batch = record["DDBStreamBatchInfo"]
+    assert (batch["startSequenceNumber"], batch["endSequenceNumber"]) == ("1", "2")
+    assert batch["batchSize"] == 2
+    assert invoker.batches == []  # never processed
+    assert shard.buffer == []  # checkpointed past the expired batch
+
+    poller._poll_shard(shard)
+
+    assert invoker.batches == [["fresh"]]
+    assert len(sent) == 1
+    assert shard.buffer == []
