@@ -99,9 +99,10 @@ def deploy_command(repo: str, prefix: str, environment: str, existing_provider: 
         str(TEMPLATE),
         "--stack-name",
         stack_name(prefix),
-        # The role's name is derived by CloudFormation, so CAPABILITY_IAM is enough.
+        # The role's name is derived by CloudFormation, but the workload boundary policy is
+        # named (the services and the deploy role's conditions refer to it by name).
         "--capabilities",
-        "CAPABILITY_IAM",
+        "CAPABILITY_NAMED_IAM",
         "--parameter-overrides",
         f"GitHubRepository={repo}",
         f"GitHubEnvironment={environment}",
@@ -126,6 +127,9 @@ def instructions(repo: str, prefix: str, environment: str, outputs: Mapping[str,
     variables = {
         "AWS_DEPLOY_ROLE_ARN": outputs["DeployRoleArn"],
         "AWS_REGION": outputs["Region"],
+        # The deploys pass it to every service stack as PermissionsBoundaryArn; the deploy role
+        # creates no IAM role without it.
+        "AWS_PERMISSIONS_BOUNDARY_ARN": outputs["WorkloadBoundaryArn"],
     }
     if prefix != "wild-rydes":
         variables["STACK_PREFIX"] = prefix

@@ -12,6 +12,12 @@ forgotten in SERVICES (scripts/stacks.py, which `make` and the workflows follow 
 
 When BASE is unusable (empty, all zeros as GitHub sends for a new branch, or a commit this clone
 does not hold) every stack counts: testing or deploying too much is safe, too little is not.
+
+The deploy workflow does not diff against the pushed commit's parent: GitHub cancels a pending
+run when a newer one queues in the same concurrency group, so a stack changed only by a commit
+whose deploy never ran would never be deployed. It sets LAST_DEPLOY_WORKFLOW instead, and BASE
+becomes the commit of that workflow's last successful deploy after CI (GitHub's REST API, read
+with the job's token): everything up to it is deployed, everything since counts.
 """
 
 from __future__ import annotations
@@ -22,7 +28,10 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -210,13 +219,122 @@ def decide(
     return plan_for_paths(paths, services), explained or [f"no file changed in {base}...{head}"]
 
 
+# --- the deploy workflow's base: the commit its last successful deploy deployed -------------
+
+# The deploy workflow's `run-name` ("Deploy <commit>"): the run's own head_sha is main's tip
+# when the run was triggered, not the commit CI tested and the run deployed.
+DEPLOYED_COMMIT = re.compile(r"^Deploy ([0-9a-f]{40})\b")
+# The deploy workflow's first job: when it is skipped (CI failed) the run still "succeeds".
+PLAN_JOB = "Stacks to deploy"
+# Runs looked at before giving up (then every stack counts): a week of merges, many times over.
+MAX_RUNS = 200
+PAGE_SIZE = 50
+
+Fetch = Callable[[str], dict[str, object]]
+
+
+def github_api(api_url: str, token: str) -> Fetch:
+    """GET a GitHub REST API path, JSON decoded (https only: the token goes with it)."""
+    if not api_url.startswith("https://"):
+        raise ValueError(f"GITHUB_API_URL='{api_url}' is not an https URL")
+
+    def fetch(path: str) -> dict[str, object]:
+        request = urllib.request.Request(  # noqa: S310 (https checked above)
+            api_url.rstrip("/") + path,
+            headers={
+                "Accept": "application/vnd.github+json",
+                "Authorization": f"Bearer {token}",
+                "X-GitHub-Api-Version": "2022-11-28",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (https)
+            return json.load(response)
+
+    return fetch
+
+
+def _deployed_commit(run: Mapping[str, object]) -> str | None:
+    match = DEPLOYED_COMMIT.match(str(run.get("display_title") or ""))
+    return match.group(1) if match else None
+
+
+def last_deployed_commit(
+    fetch: Fetch, repository: str, workflow: str, branch: str = "main"
+) -> str | None:
+    """The commit the newest successful deploy after CI deployed, or None when there is none.
+
+    A run counts when it was triggered by CI (a dispatch may have deployed one stack only),
+    succeeded as a whole (every deploy it planned succeeded: a cancelled or failed job fails
+    the run) and its plan job ran (a run for a failed CI run skips every job yet succeeds).
+    """
+    quoted = urllib.parse.quote(workflow, safe="")
+    seen = 0
+    page = 1
+    while seen < MAX_RUNS:
+        query = urllib.parse.urlencode(
+            {
+                "branch": branch,
+                "event": "workflow_run",
+                "status": "success",
+                "per_page": PAGE_SIZE,
+                "page": page,
+            }
+        )
+        listed = fetch(f"/repos/{repository}/actions/workflows/{quoted}/runs?{query}")
+        runs = listed.get("workflow_runs") or []
+        assert isinstance(runs, list)
+        for run in runs:
+            seen += 1
+            commit = _deployed_commit(run)
+            if (
+                commit is None
+                or run.get("conclusion") != "success"
+                or run.get("event") != "workflow_run"
+            ):
+                continue
+            jobs = fetch(f"/repos/{repository}/actions/runs/{run['id']}/jobs?filter=latest")
+            if any(
+                job.get("name") == PLAN_JOB and job.get("conclusion") == "success"
+                for job in jobs.get("jobs") or []  # type: ignore[union-attr]
+            ):
+                return commit
+        if len(runs) < PAGE_SIZE:
+            return None
+        page += 1
+    return None
+
+
+def base_from_last_deploy(environ: Mapping[str, str], fetch: Fetch | None = None) -> str:
+    """BASE for the deploy workflow (LAST_DEPLOY_WORKFLOW set): the last deployed commit, or ""
+    (every stack) when there is none or GitHub cannot say."""
+    repository = environ.get("GITHUB_REPOSITORY", "")
+    workflow = environ["LAST_DEPLOY_WORKFLOW"]
+    try:
+        if fetch is None:
+            token = environ.get("GH_TOKEN") or environ.get("GITHUB_TOKEN") or ""
+            fetch = github_api(environ.get("GITHUB_API_URL") or "https://api.github.com", token)
+        commit = last_deployed_commit(fetch, repository, workflow)
+    except (urllib.error.URLError, OSError, ValueError, KeyError, AssertionError) as error:
+        print(f"  last deploy unknown ({error}): every stack counts", file=sys.stderr)
+        return ""
+    if commit is None:
+        print(f"  no successful {workflow} run after CI yet: every stack counts", file=sys.stderr)
+        return ""
+    print(f"  last successful deploy: {commit}", file=sys.stderr)
+    return commit
+
+
 def write_github_output(plan: Plan, output: Path) -> None:
     with output.open("a", encoding="utf-8") as stream:
         for key, value in plan.as_outputs().items():
             stream.write(f"{key}={value}\n")
 
 
-def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] = os.environ,
+    fetch: Fetch | None = None,
+) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.changed_stacks", description=__doc__)
     parser.add_argument("--base", default=environ.get("BASE_SHA", ""), help="env BASE_SHA")
     parser.add_argument("--head", default=environ.get("HEAD_SHA") or "HEAD", help="env HEAD_SHA")
@@ -229,8 +347,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.envi
         help="append the plan as step outputs here (env GITHUB_OUTPUT, set by GitHub Actions)",
     )
     args = parser.parse_args(argv)
+    base = args.base
+    if not base and not args.stack and environ.get("LAST_DEPLOY_WORKFLOW"):
+        base = base_from_last_deploy(environ, fetch)
     try:
-        plan, explanation = decide(args.base, args.head, args.stack)
+        plan, explanation = decide(base, args.head, args.stack)
     except ChangeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -24,7 +24,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("management", "notification", "accounting", "extraordinary")
 PLATFORM = "platform"
-PLATFORM_EXPORTS = ("TopicArn", "TopicName", "KeyArn")
+PLATFORM_EXPORTS = ("TopicArn", "TopicName", "KeyArn", "AlertsTopicArn")
 # Stack names allow letters, digits and hyphens; keep room for "-extraordinary" and the
 # names CloudFormation derives from the stack name (topic, roles: 64 characters at most).
 PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,30}$")
@@ -51,7 +51,13 @@ class Stack:
     def parameter_overrides(self) -> list[str]:
         if self.name == PLATFORM:
             return [f"ProjectName={self.prefix}"]
-        return [f"PlatformStackName={self.prefix}-{PLATFORM}"]
+        overrides = [f"PlatformStackName={self.prefix}-{PLATFORM}"]
+        # The CI deploy role may create IAM roles only inside the bootstrap's workload boundary
+        # (make bootstrap-ci); developer accounts without it leave this unset: no boundary.
+        boundary = os.environ.get("WILDRYDES_PERMISSIONS_BOUNDARY_ARN", "")
+        if boundary:
+            overrides.append(f"PermissionsBoundaryArn={boundary}")
+        return overrides
 
 
 def parse_stack(name: str, prefix: str) -> Stack:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -75,7 +76,7 @@ class Recorder:
             StackName=command[command.index("--stack-name") + 1],
             TemplateBody=template,
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-            Capabilities=["CAPABILITY_IAM"],
+            Capabilities=["CAPABILITY_NAMED_IAM"],
         )
 
 
@@ -109,9 +110,20 @@ def test_bootstrap_deploys_the_template_and_prints_the_variables_to_set(
     role_arn = boto3.client("cloudformation", region_name=REGION).describe_stacks(
         StackName="wild-rydes-github-oidc"
     )["Stacks"][0]["Outputs"]
-    role_arn = {o["OutputKey"]: o["OutputValue"] for o in role_arn}["DeployRoleArn"]
-    assert f"AWS_DEPLOY_ROLE_ARN  {role_arn}" in out
-    assert f"AWS_REGION           {REGION}" in out
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in role_arn}
+    role_arn = outputs["DeployRoleArn"]
+    assert re.search(rf"AWS_DEPLOY_ROLE_ARN +{re.escape(role_arn)}\n", out)
+    assert re.search(rf"AWS_REGION +{REGION}\n", out)
+    # The services' PermissionsBoundaryArn: without it the deploy role creates no IAM role.
+    boundary = outputs["WorkloadBoundaryArn"]
+    assert boundary.endswith(":policy/wild-rydes-workload-boundary")
+    assert re.search(rf"AWS_PERMISSIONS_BOUNDARY_ARN +{re.escape(boundary)}\n", out)
+    assert (
+        "gh variable set AWS_PERMISSIONS_BOUNDARY_ARN --repo octo-org/wild-rydes "
+        f"--body '{boundary}'" in out
+    )
+    assert "--capabilities" in command
+    assert command[command.index("--capabilities") + 1] == "CAPABILITY_NAMED_IAM"
     assert "STACK_PREFIX" not in out  # the default prefix needs no variable
     assert (
         f"gh variable set AWS_DEPLOY_ROLE_ARN --repo octo-org/wild-rydes --body '{role_arn}'" in out
@@ -132,7 +144,7 @@ def test_an_existing_provider_is_reused_and_a_custom_prefix_is_printed(
     assert "StackPrefix=staging" in command
     out = capsys.readouterr().out
     assert f"Reusing the account's GitHub OIDC provider {provider}" in out
-    assert "STACK_PREFIX         staging" in out
+    assert re.search(r"STACK_PREFIX +staging\n", out)
     assert "Create the environment 'staging-env'" in out
 
 

@@ -245,3 +245,129 @@ def test_main_reports_an_unknown_service_folder(
     _commit(repo, {"services/payments/template.yaml": "t\n"}, "a fifth service")
     assert changed_stacks.main(["--base", before], {}) == 2
     assert "services/payments/, which is not a known service" in capsys.readouterr().err
+
+
+# --- the deploy workflow's base: the last successful deploy, from GitHub's API -------------
+
+REPOSITORY = "octo-org/wild-rydes"
+
+
+class FakeGitHub:
+    """GitHub's REST API for one repository's Deploy runs (newest first) and their jobs."""
+
+    def __init__(self, runs: list[dict[str, object]], plan_ran: dict[int, str]) -> None:
+        self.runs = runs
+        self.plan_ran = plan_ran  # run id -> the plan job's conclusion
+        self.paths: list[str] = []
+
+    def __call__(self, path: str) -> dict[str, object]:
+        self.paths.append(path)
+        if "/actions/workflows/" in path:
+            assert path.startswith(f"/repos/{REPOSITORY}/actions/workflows/deploy.yml/runs?")
+            # The query asks GitHub for these; the script checks them again.
+            for part in ("branch=main", "event=workflow_run", "status=success"):
+                assert part in path, part
+            page = int(path.rsplit("page=", 1)[1])
+            size = changed_stacks.PAGE_SIZE
+            return {"workflow_runs": self.runs[(page - 1) * size : page * size]}
+        run_id = int(path.split("/runs/")[1].split("/")[0])
+        conclusion = self.plan_ran.get(run_id)
+        jobs = [{"name": "make deploy (accounting)", "conclusion": "success"}]
+        if conclusion is not None:
+            jobs.append({"name": changed_stacks.PLAN_JOB, "conclusion": conclusion})
+        return {"jobs": jobs}
+
+
+def _run(run_id: int, commit: str, event: str = "workflow_run") -> dict[str, object]:
+    # head_sha is main's tip when the run was triggered, never what it deployed.
+    return {
+        "id": run_id,
+        "display_title": f"Deploy {commit}",
+        "event": event,
+        "conclusion": "success",
+        "head_sha": "f" * 40,
+    }
+
+
+def test_the_base_is_the_commit_of_the_newest_successful_deploy() -> None:
+    github = FakeGitHub([_run(3, "c" * 40), _run(2, "b" * 40)], {3: "success", 2: "success"})
+    assert changed_stacks.last_deployed_commit(github, REPOSITORY, "deploy.yml") == "c" * 40
+
+
+def test_runs_that_deployed_nothing_or_not_everything_are_passed_over() -> None:
+    runs = [
+        _run(5, "e" * 40),  # CI failed: every job skipped, the run "succeeded"
+        _run(4, "d" * 40, event="workflow_dispatch"),  # one stack chosen by hand
+        {**_run(3, "c" * 40), "display_title": "Deploy"},  # before run-name: commit unknown
+        _run(2, "b" * 40),
+    ]
+    github = FakeGitHub(runs, {5: "skipped", 4: "success", 3: "success", 2: "success"})
+    assert changed_stacks.last_deployed_commit(github, REPOSITORY, "deploy.yml") == "b" * 40
+
+
+def test_no_successful_deploy_yet_means_no_base() -> None:
+    github = FakeGitHub([_run(1, "a" * 40)], {1: "skipped"})
+    assert changed_stacks.last_deployed_commit(github, REPOSITORY, "deploy.yml") is None
+    assert changed_stacks.last_deployed_commit(FakeGitHub([], {}), REPOSITORY, "deploy.yml") is None
+
+
+def test_older_runs_are_paged_through() -> None:
+    runs = [_run(1000 + i, "e" * 40) for i in range(changed_stacks.PAGE_SIZE)]
+    runs.append(_run(7, "a" * 40))
+    github = FakeGitHub(runs, {7: "success"})
+    assert changed_stacks.last_deployed_commit(github, REPOSITORY, "deploy.yml") == "a" * 40
+    assert any("page=2" in path for path in github.paths)
+
+
+def test_three_quick_merges_deploy_what_a_cancelled_run_left_out(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Merges 1, 2, 3: run 1 deployed, run 2 was cancelled while pending (its stack changed
+    only in commit 2), run 3 must deploy that stack too. The first parent would not."""
+    monkeypatch.setattr(changed_stacks, "REPO_ROOT", repo)
+    first = _commit(repo, {"services/accounting/template.yaml": "1\n"}, "merge 1")
+    _commit(repo, {"services/notification/template.yaml": "2\n"}, "merge 2")
+    third = _commit(repo, {"services/extraordinary/template.yaml": "3\n"}, "merge 3")
+    github = FakeGitHub([_run(1, first)], {1: "success"})
+    environ = {
+        "HEAD_SHA": third,
+        "LAST_DEPLOY_WORKFLOW": "deploy.yml",
+        "GITHUB_REPOSITORY": REPOSITORY,
+    }
+    assert changed_stacks.main([], environ, github) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["deploy_services"] == ["notification", "extraordinary"]
+    assert f"last successful deploy: {first}" in captured.err
+
+
+def test_when_github_cannot_say_every_stack_is_deployed(
+    repo: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(changed_stacks, "REPO_ROOT", repo)
+
+    def failing(path: str) -> dict[str, object]:
+        raise changed_stacks.urllib.error.URLError("HTTP Error 403: Resource not accessible")
+
+    environ = {"LAST_DEPLOY_WORKFLOW": "deploy.yml", "GITHUB_REPOSITORY": REPOSITORY}
+    assert changed_stacks.main([], environ, failing) == 0
+    captured = capsys.readouterr()
+    plan = json.loads(captured.out)
+    assert plan["deploy_platform"] is True
+    assert plan["deploy_services"] == list(SERVICES)
+    assert "last deploy unknown" in captured.err
+
+
+def test_a_chosen_stack_or_an_explicit_base_never_asks_github(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def never(path: str) -> dict[str, object]:
+        raise AssertionError(path)
+
+    environ = {"STACK": "accounting", "LAST_DEPLOY_WORKFLOW": "deploy.yml"}
+    assert changed_stacks.main([], environ, never) == 0
+    assert json.loads(capsys.readouterr().out)["deploy_services"] == ["accounting"]
+
+
+def test_the_api_is_reached_over_https_only() -> None:
+    with pytest.raises(ValueError, match="not an https URL"):
+        changed_stacks.github_api("http://api.github.com", "token")

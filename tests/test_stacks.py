@@ -129,3 +129,21 @@ def test_a_deploy_builds_then_deploys_from_the_stack_folder_with_its_tags(
     assert "PlatformStackName=staging-platform" in deploy
     tags = deploy[deploy.index("--tags") + 1 : deploy.index("--tags") + 3]
     assert tags == ["project=staging", "service=accounting"]
+
+
+def test_services_get_the_ci_permissions_boundary_when_one_is_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    boundary = "arn:aws:iam::123456789012:policy/wild-rydes-workload-boundary"
+    monkeypatch.delenv("WILDRYDES_PERMISSIONS_BOUNDARY_ARN", raising=False)
+    assert stacks.parse_stack("accounting", "wild-rydes").parameter_overrides == [
+        "PlatformStackName=wild-rydes-platform"
+    ]
+    monkeypatch.setenv("WILDRYDES_PERMISSIONS_BOUNDARY_ARN", boundary)
+    assert stacks.parse_stack("accounting", "wild-rydes").parameter_overrides == [
+        "PlatformStackName=wild-rydes-platform",
+        f"PermissionsBoundaryArn={boundary}",
+    ]
+    assert stacks.parse_stack("platform", "wild-rydes").parameter_overrides == [
+        "ProjectName=wild-rydes"
+    ]

@@ -354,3 +354,34 @@ def test_a_step_without_a_make_target_is_caught_in_the_composite_setup_too(copy:
         "actions/setup-python@main",
     )
     assert any("actions/setup-python@main is not pinned" in p for p in workflow_problems(copy))
+
+
+def test_deploys_plan_against_the_last_successful_deploy_not_the_first_parent() -> None:
+    """GitHub cancels a pending deploy when a newer one queues: comparing each commit with its
+    parent would leave a stack changed only by the cancelled run's commit undeployed."""
+    deploy = load_workflows(REPO_ROOT)["deploy.yml"]
+    plan = deploy["jobs"]["plan"]
+    # The token may list the workflow's runs and jobs, nothing more.
+    assert plan["permissions"] == {"contents": "read", "actions": "read"}
+    [checkout] = [
+        s for s in plan["steps"] if str(s.get("uses", "")).startswith("actions/checkout@")
+    ]
+    assert checkout["with"]["fetch-depth"] == 0  # the last deployed commit may be far back
+    [stacks] = [s for s in plan["steps"] if s.get("id") == "stacks"]
+    env = stacks["env"]
+    assert "BASE_SHA" not in env
+    # The workflow asks about its own runs.
+    assert env["LAST_DEPLOY_WORKFLOW"] == "deploy.yml"
+    assert (REPO_ROOT / WORKFLOWS / env["LAST_DEPLOY_WORKFLOW"]).is_file()
+    assert env["GH_TOKEN"] == "${{ github.token }}"
+    assert env["HEAD_SHA"] == "${{ github.event.workflow_run.head_sha || github.sha }}"
+    # The run's title names the commit it deploys, in the shape the script reads back.
+    run_name = deploy["run-name"]
+    assert run_name == f"Deploy {env['HEAD_SHA']}"
+    example = run_name.replace(env["HEAD_SHA"], "0123456789abcdef" * 2 + "01234567")
+    assert changed_stacks.DEPLOYED_COMMIT.match(example)
+    # The plan job's name is how the script tells a run that deployed from one that skipped.
+    assert plan["name"] == changed_stacks.PLAN_JOB
+    for job_id in ("platform", "services", "smoke"):
+        needs = deploy["jobs"][job_id]["needs"]
+        assert "plan" in ([needs] if isinstance(needs, str) else needs), job_id

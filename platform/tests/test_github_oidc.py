@@ -25,6 +25,7 @@ STACK = "wild-rydes-github-oidc"
 ACCOUNT = "123456789012"
 REPO = "octo-org/wild-rydes"
 PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
+BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/wild-rydes-workload-boundary"
 PROJECT_TEMPLATES = [
     REPO_ROOT / "platform/template.yaml",
     *sorted(REPO_ROOT.glob("services/*/template.yaml")),
@@ -98,8 +99,6 @@ NOT_NEEDED: list[tuple[str, str, str | None, str]] = [
         "ImportSourceSpecification",
         "no import from S3",
     ),
-    # A permissions boundary grant would let the role remove one.
-    ("iam:*RolePermissionsBoundary", "AWS::IAM::Role", "PermissionsBoundary", "none set"),
     ("sns:PutDataProtectionPolicy", "AWS::SNS::Topic", "DataProtectionPolicy", "none set"),
     ("logs:*KmsKey", "AWS::Logs::LogGroup", "KmsKeyId", "AWS-owned encryption"),
     ("logs:*DataProtectionPolicy", "AWS::Logs::LogGroup", "DataProtectionPolicy", "none set"),
@@ -131,6 +130,14 @@ NOT_NEEDED: list[tuple[str, str, str | None, str]] = [
 ]
 
 
+# Handler permissions the role is denied on purpose, whatever a template sets: each is an
+# explicit Deny in the role's policies (checked below), so no later allow can grant it.
+DENIED_ON_PURPOSE: dict[str, str] = {
+    # Removing a role's boundary would let that role do anything its policies say.
+    "iam:DeleteRolePermissionsBoundary": "every stack role keeps the workload boundary",
+}
+
+
 def test_cfn_lint_is_clean() -> None:
     assert lint_findings(TEMPLATE) == []
 
@@ -160,8 +167,13 @@ def _deploy(parameters: dict[str, str]) -> dict[str, Any]:
             PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"]
         )
         statements += version["PolicyVersion"]["Document"]["Statement"]
+    boundary = iam.get_policy(PolicyArn=outputs["WorkloadBoundaryArn"])["Policy"]
+    boundary_version = iam.get_policy_version(
+        PolicyArn=boundary["Arn"], VersionId=boundary["DefaultVersionId"]
+    )
     return {
         "outputs": outputs,
+        "boundary": boundary_version["PolicyVersion"]["Document"]["Statement"],
         "role_name": role_name,
         "trust": role["AssumeRolePolicyDocument"]["Statement"],
         "statements": statements,
@@ -178,22 +190,50 @@ def _listed(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _condition_holds(condition: dict[str, dict[str, Any]], context: dict[str, str]) -> bool:
+def _condition_holds(
+    condition: dict[str, dict[str, Any]], context: dict[str, str | list[str]]
+) -> bool:
+    """IAM's condition operators the role's policies use; an unknown one fails the test."""
     for operator, entries in condition.items():
         for key, expected in entries.items():
             actual = context.get(key)
+            wanted = _listed(expected)
+            if operator == "Null":
+                # "true": the key must be absent; "false": present.
+                if (actual is None) != (wanted == ["true"]):
+                    return False
+                continue
+            if operator.startswith("ForAllValues:"):
+                # Holds when every value of the (multi-valued) key matches; absent: holds.
+                inner = operator.split(":", 1)[1]
+                assert inner == "StringLike", operator
+                if not all(
+                    any(fnmatch.fnmatchcase(v, w) for w in wanted) for v in _listed(actual or [])
+                ):
+                    return False
+                continue
+            if operator == "StringNotEquals":
+                # A negated operator holds when the key is absent.
+                if actual is not None and actual in wanted:
+                    return False
+                continue
             if actual is None:
                 return False
-            if operator in ("StringEquals", "ArnEquals") and actual not in _listed(expected):
-                return False
-            if operator == "ArnLike" and not any(
-                fnmatch.fnmatchcase(actual, p) for p in _listed(expected)
-            ):
-                return False
+            assert isinstance(actual, str), key
+            if operator in ("StringEquals", "ArnEquals"):
+                if actual not in wanted:
+                    return False
+            elif operator == "ArnLike":
+                if not any(fnmatch.fnmatchcase(actual, p) for p in wanted):
+                    return False
+            else:
+                raise AssertionError(f"the test does not evaluate {operator}")
     return True
 
 
-def allowed(statements: list[dict[str, Any]], action: str, resource: str, **context: str) -> bool:
+def allowed(
+    statements: list[dict[str, Any]], action: str, resource: str, **context: str | list[str]
+) -> bool:
     """IAM's decision for one request: an explicit deny wins, else any matching allow."""
     decision = False
     for statement in statements:
@@ -245,12 +285,28 @@ def test_the_role_trusts_the_provider_it_is_given_or_the_one_it_creates(deployed
         ("cloudformation:CreateChangeSet", "stack/aws-sam-cli-managed-default/1", {}),
         ("cloudformation:CreateChangeSet", "transform/Serverless-2016-10-31", {}),
         ("s3:PutObject", "s3:::aws-sam-cli-managed-default-samclisourcebucket-1x2/wr/abc", {}),
-        ("iam:CreateRole", "role/wild-rydes-accounting-AccountingFunctionRole-X1", {}),
-        ("iam:PutRolePolicy", "role/wild-rydes-management-RidePublisherRole-X1", {}),
+        (
+            "iam:CreateRole",
+            "role/wild-rydes-accounting-AccountingFunctionRole-X1",
+            {"iam:PermissionsBoundary": "{boundary}"},
+        ),
+        (
+            "iam:PutRolePolicy",
+            "role/wild-rydes-management-RidePublisherRole-X1",
+            {"iam:PermissionsBoundary": "{boundary}"},
+        ),
+        (
+            "iam:PutRolePermissionsBoundary",
+            "role/wild-rydes-management-ApiGatewayCloudWatchRole-X1",
+            {"iam:PermissionsBoundary": "{boundary}"},
+        ),
         (
             "iam:AttachRolePolicy",
             "role/wild-rydes-notification-NotificationFunctionRole-X1",
-            {"iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"},
+            {
+                "iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+                "iam:PermissionsBoundary": "{boundary}",
+            },
         ),
         (
             "iam:PassRole",
@@ -268,6 +324,22 @@ def test_the_role_trusts_the_provider_it_is_given_or_the_one_it_creates(deployed
         ("sqs:SetQueueAttributes", "wild-rydes-accounting-RideQueue-X1", {}),
         ("sns:Subscribe", "wild-rydes-platform-RideCompletionTopic-X1", {}),
         ("kms:EnableKeyRotation", "key/1234", {"aws:ResourceTag/project": "wild-rydes"}),
+        # CreateKey with Tags (the template's and samconfig's, and CloudFormation's own): KMS
+        # asks for kms:TagResource not restricted to a key.
+        ("kms:CreateKey", "*", {}),
+        (
+            "kms:TagResource",
+            "*",
+            {
+                "aws:RequestTag/project": "wild-rydes",
+                "aws:TagKeys": ["project", "service", "aws:cloudformation:stack-name"],
+            },
+        ),
+        (
+            "kms:TagResource",
+            "key/1234",
+            {"aws:ResourceTag/project": "wild-rydes", "aws:TagKeys": ["service"]},
+        ),
         ("kms:CreateAlias", "alias/wild-rydes-platform-ride-events", {}),
         ("logs:PutRetentionPolicy", "log-group:/aws/lambda/wild-rydes-accounting-F-1", {}),
         ("cloudwatch:PutMetricAlarm", "alarm:wild-rydes-accounting-DeadLetterQueueAlarm-X1", {}),
@@ -307,7 +379,45 @@ def test_what_the_deploys_do_is_allowed(deployed, action, resource, context) -> 
             "role/wild-rydes-accounting-AccountingFunctionRole-X1",
             {"iam:PassedToService": "ec2.amazonaws.com"},
         ),
+        # Roles only inside the workload boundary: none without it, none with another one,
+        # no removing it, no changing the boundary itself.
+        ("iam:CreateRole", "role/wild-rydes-accounting-Admin-1", {}),
+        (
+            "iam:CreateRole",
+            "role/wild-rydes-accounting-Admin-1",
+            {"iam:PermissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess"},
+        ),
+        ("iam:PutRolePolicy", "role/wild-rydes-accounting-F-1", {}),
+        (
+            "iam:AttachRolePolicy",
+            "role/wild-rydes-accounting-F-1",
+            {"iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"},
+        ),
         ("iam:PutRolePermissionsBoundary", "role/wild-rydes-accounting-F-1", {}),
+        ("iam:DeleteRolePermissionsBoundary", "role/wild-rydes-accounting-F-1", {}),
+        ("iam:CreatePolicyVersion", "policy/wild-rydes-workload-boundary", {}),
+        ("iam:SetDefaultPolicyVersion", "policy/wild-rydes-workload-boundary", {}),
+        # Tags: no key created for another project, no tag key the stacks do not use, and no
+        # key of another project moved into this one.
+        (
+            "kms:TagResource",
+            "*",
+            {"aws:RequestTag/project": "billing", "aws:TagKeys": ["project"]},
+        ),
+        (
+            "kms:TagResource",
+            "*",
+            {"aws:RequestTag/project": "wild-rydes", "aws:TagKeys": ["project", "owner"]},
+        ),
+        (
+            "kms:TagResource",
+            "key/1234",
+            {
+                "aws:ResourceTag/project": "billing",
+                "aws:RequestTag/project": "wild-rydes",
+                "aws:TagKeys": ["project"],
+            },
+        ),
         ("cloudformation:UpdateStack", f"stack/{STACK}/1", {}),
         ("iam:PutRolePolicy", f"role/{STACK}-DeployRole-X1", {}),
         ("iam:AttachRolePolicy", f"role/{STACK}-DeployRole-X1", {"iam:PolicyARN": "x"}),
@@ -317,9 +427,12 @@ def test_what_the_deploys_never_need_is_denied(deployed, action, resource, conte
     assert not allowed(deployed["statements"], action, _arn(action, resource), **_fill(context))
 
 
-def _fill(context: dict[str, str]) -> dict[str, str]:
+def _fill(context: dict[str, Any]) -> dict[str, str | list[str]]:
+    def fill(value: str) -> str:
+        return value.format(arn="arn:aws", region=REGION, account=ACCOUNT, boundary=BOUNDARY)
+
     return {
-        key: value.format(arn="arn:aws", region=REGION, account=ACCOUNT)
+        key: fill(value) if isinstance(value, str) else [fill(v) for v in value]
         for key, value in context.items()
     }
 
@@ -337,15 +450,20 @@ def _arn(action: str, resource: str) -> str:
     return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
 
 
-def _allow_statements(template_path: Path = TEMPLATE) -> list[dict[str, Any]]:
+def _role_statements(template_path: Path = TEMPLATE) -> list[dict[str, Any]]:
+    """The deploy role's statements, as written (the boundary policy is attached to no role)."""
     resources = load_template(template_path)["Resources"]
     return [
         statement
         for resource in resources.values()
         if resource["Type"] == "AWS::IAM::ManagedPolicy"
+        and {"Ref": "DeployRole"} in resource["Properties"].get("Roles", [])
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]
-        if statement["Effect"] == "Allow"
     ]
+
+
+def _allow_statements(template_path: Path = TEMPLATE) -> list[dict[str, Any]]:
+    return [s for s in _role_statements(template_path) if s["Effect"] == "Allow"]
 
 
 def test_no_allow_has_a_wildcard_action_and_only_unscopable_ones_a_wildcard_resource() -> None:
@@ -354,7 +472,13 @@ def test_no_allow_has_a_wildcard_action_and_only_unscopable_ones_a_wildcard_reso
             assert "*" not in action, statement["Sid"]
         if statement["Resource"] == "*":
             # The IAM actions in these accept no resource ARN (see the comments beside them).
-            assert statement["Sid"] in {"AccountLevelActions", "StackEventSourceMappings"}
+            assert statement["Sid"] in {
+                "AccountLevelActions",
+                "StackEventSourceMappings",
+                "TagThePlatformKeyAtCreation",
+            }
+            # Never unconditional, but for the account-level actions.
+            assert "Condition" in statement or statement["Sid"] == "AccountLevelActions"
     mappings = next(s for s in _allow_statements() if s["Sid"] == "StackEventSourceMappings")
     assert "lambda:FunctionArn" in mappings["Condition"]["ArnLike"]
 
@@ -387,7 +511,7 @@ def test_the_role_has_what_cloudformation_needs_for_every_resource_type_deployed
         ]
         for handler in ("read", "create", "update", "delete"):
             for action in handlers.get(handler, {}).get("permissions", []):
-                if action in granted:
+                if action in granted or action in DENIED_ON_PURPOSE:
                     continue
                 waived = [
                     entry
@@ -409,3 +533,89 @@ def test_every_waived_permission_belongs_to_a_property_no_template_sets() -> Non
             continue
         users = [r for r in resources if r["Type"] == resource_type and _sets(r, prop)]
         assert users == [], f"{resource_type}.{prop} is set: grant {pattern} to the deploy role"
+
+
+def test_what_is_withheld_on_purpose_is_denied_explicitly() -> None:
+    denied = {
+        action
+        for statement in _role_statements()
+        if statement["Effect"] == "Deny"
+        and statement.get("Resource") == "*"
+        and "Condition" not in statement
+        for action in _listed(statement["Action"])
+    }
+    for action, reason in DENIED_ON_PURPOSE.items():
+        assert reason, action
+        assert action in denied, action
+
+
+# --- the permissions boundary of every role the deploys create ------------------------------
+
+# What the stacks' roles do at run time (their inline policies and the AWS managed policies SAM
+# and the API Gateway logging role attach), as requests on the project's resources.
+WORKLOAD_NEEDS = [
+    ("logs:PutLogEvents", "log-group:/aws/lambda/wild-rydes-accounting-F-1:log-stream:x", {}),
+    ("logs:CreateLogStream", "log-group:API-Gateway-Execution-Logs_abc/Prod:log-stream:x", {}),
+    ("xray:PutTraceSegments", "*", {}),
+    ("dynamodb:PutItem", "table/wild-rydes-management-RidesTable-X1", {}),
+    ("dynamodb:UpdateItem", "table/wild-rydes-accounting-Table-X1", {}),
+    ("dynamodb:GetItem", "table/wild-rydes-management-IdempotencyKeysTable-X1", {}),
+    ("dynamodb:GetRecords", "table/wild-rydes-management-RidesTable-X1/stream/2026", {}),
+    ("dynamodb:ListStreams", "*", {}),
+    ("sqs:ReceiveMessage", "wild-rydes-accounting-Queue-X1", {}),
+    ("sqs:DeleteMessage", "wild-rydes-accounting-Queue-X1", {}),
+    ("sqs:SendMessage", "wild-rydes-management-PublisherFailureQueue-X1", {}),
+    ("sns:Publish", "wild-rydes-platform-RideCompletionTopic-X1", {}),
+    ("kms:Decrypt", "key/1234", {"aws:ResourceTag/project": "wild-rydes"}),
+    ("kms:GenerateDataKey", "key/1234", {"aws:ResourceTag/project": "wild-rydes"}),
+]
+
+
+@pytest.mark.parametrize(("action", "resource", "context"), WORKLOAD_NEEDS)
+def test_the_boundary_lets_the_stacks_roles_work(deployed, action, resource, context) -> None:
+    assert allowed(deployed["boundary"], action, _arn(action, resource), **context)
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "context"),
+    [
+        # Whatever policy a role created by the deploy role holds, it gets none of these.
+        ("iam:CreateRole", "role/anything", {}),
+        ("iam:AttachRolePolicy", "role/wild-rydes-x", {}),
+        ("sts:AssumeRole", "role/OrganizationAccountAccessRole", {}),
+        ("dynamodb:Scan", "table/wild-rydes-management-RidesTable-X1", {}),
+        ("dynamodb:PutItem", "table/customers", {}),
+        ("sqs:ReceiveMessage", "billing-queue", {}),
+        ("sns:Publish", "billing-topic", {}),
+        ("kms:Decrypt", "key/1234", {"aws:ResourceTag/project": "billing"}),
+        ("logs:GetLogEvents", "log-group:/aws/lambda/billing:log-stream:x", {}),
+        ("s3:GetObject", "s3:::company-secrets/x", {}),
+        ("lambda:UpdateFunctionCode", "function:wild-rydes-accounting-F-1", {}),
+        ("cloudformation:UpdateStack", "stack/wild-rydes-accounting/1", {}),
+    ],
+)
+def test_the_boundary_holds_nothing_else(deployed, action, resource, context) -> None:
+    assert not allowed(deployed["boundary"], action, _arn(action, resource), **context)
+
+
+def test_every_inline_action_of_the_stacks_roles_is_within_the_boundary() -> None:
+    boundary = load_template(TEMPLATE)["Resources"]["WorkloadBoundary"]["Properties"]
+    within = {
+        action
+        for statement in boundary["PolicyDocument"]["Statement"]
+        for action in _listed(statement["Action"])
+    }
+    outside = {
+        action
+        for resource in _project_resources()
+        if resource["Type"] == "AWS::IAM::Role"
+        for policy in resource["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in _listed(statement["Action"])
+        if action not in within
+    }
+    assert outside == set()
+
+
+def test_the_boundary_is_named_for_the_services_and_output_for_the_workflow(deployed) -> None:
+    assert deployed["outputs"]["WorkloadBoundaryArn"] == BOUNDARY

@@ -49,7 +49,14 @@ def deployed() -> dict:
 
 def test_exports_are_the_public_contract(deployed: dict) -> None:
     exports = {e["Name"]: e["Value"] for e in deployed["cloudformation"].list_exports()["Exports"]}
-    assert set(exports) == {f"{STACK}-TopicArn", f"{STACK}-TopicName", f"{STACK}-KeyArn"}
+    assert set(exports) == {
+        f"{STACK}-TopicArn",
+        f"{STACK}-TopicName",
+        f"{STACK}-KeyArn",
+        f"{STACK}-AlertsTopicArn",
+    }
+    assert exports[f"{STACK}-AlertsTopicArn"].startswith(f"arn:aws:sns:{REGION}:")
+    assert exports[f"{STACK}-AlertsTopicArn"] != exports[f"{STACK}-TopicArn"]
     topic_arn = exports[f"{STACK}-TopicArn"]
     assert topic_arn.startswith(f"arn:aws:sns:{REGION}:")
     assert topic_arn.endswith(":" + exports[f"{STACK}-TopicName"])
@@ -65,6 +72,39 @@ def test_topic_is_encrypted_with_the_rotating_platform_key(deployed: dict) -> No
     assert deployed["kms"].get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
     aliases = deployed["kms"].list_aliases(KeyId=key_id)["Aliases"]
     assert [a["AliasName"] for a in aliases] == [f"alias/{STACK}-ride-events"]
+
+
+def test_alerts_topic_is_encrypted_with_the_platform_key(deployed: dict) -> None:
+    exports = {e["Name"]: e["Value"] for e in deployed["cloudformation"].list_exports()["Exports"]}
+    attributes = deployed["sns"].get_topic_attributes(TopicArn=exports[f"{STACK}-AlertsTopicArn"])
+    key_id = attributes["Attributes"]["KmsMasterKeyId"]
+    assert (
+        deployed["kms"].describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+        == (exports[f"{STACK}-KeyArn"])
+    )
+
+
+ALARMS_OF_THE_PROJECT = {
+    "Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}"
+    ":alarm:${ProjectName}-*"
+}
+
+
+def test_only_this_accounts_project_alarms_publish_to_the_alerts_topic() -> None:
+    resources = sam_transform(TEMPLATE)["Resources"]
+    policy = resources["OperatorAlertsTopicPolicy"]["Properties"]
+    assert policy["Topics"] == [{"Ref": "OperatorAlertsTopic"}]
+    statements = _statements(resources["OperatorAlertsTopicPolicy"])
+    assert set(statements) == {"CloudWatchAlarmsOfThisAccount", "DenyWithoutTls"}
+    allow = statements["CloudWatchAlarmsOfThisAccount"]
+    assert allow["Effect"] == "Allow"
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert allow["Action"] == "sns:Publish"
+    assert allow["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {"aws:SourceArn": ALARMS_OF_THE_PROJECT},
+    }
+    assert statements["DenyWithoutTls"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 def test_topic_name_is_not_hard_coded() -> None:
@@ -94,7 +134,7 @@ def test_topic_policy_allows_this_account_and_denies_plain_http() -> None:
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_key_policy_lets_only_sns_and_sqs_of_this_account_use_the_key() -> None:
+def test_key_policy_lets_only_sns_sqs_and_cloudwatch_of_this_account_use_the_key() -> None:
     key = sam_transform(TEMPLATE)["Resources"]["RideEventsKey"]
     assert key["Properties"]["EnableKeyRotation"] is True
     statements = _statements(key)
@@ -103,11 +143,15 @@ def test_key_policy_lets_only_sns_and_sqs_of_this_account_use_the_key() -> None:
         for statement in statements.values()
         if "Service" in statement["Principal"]
     }
-    assert set(services) == {"sns.amazonaws.com", "sqs.amazonaws.com"}
+    # CloudWatch: to publish alarms to the (encrypted) alerts topic.
+    assert set(services) == {"sns.amazonaws.com", "sqs.amazonaws.com", "cloudwatch.amazonaws.com"}
     for statement in services.values():
         assert set(statement["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
         condition = statement["Condition"]["StringEquals"]
         assert condition == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    assert services["cloudwatch.amazonaws.com"]["Condition"]["ArnLike"] == {
+        "aws:SourceArn": ALARMS_OF_THE_PROJECT
+    }
     # SNS may use it only for topics this stack created.
     assert services["sns.amazonaws.com"]["Condition"]["ArnLike"]["aws:SourceArn"] == {
         "Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:${AWS::StackName}-*"
@@ -116,6 +160,6 @@ def test_key_policy_lets_only_sns_and_sqs_of_this_account_use_the_key() -> None:
 
 def test_every_resource_that_takes_tags_is_tagged_for_the_project() -> None:
     resources = load_template(TEMPLATE)["Resources"]
-    for name in ("RideEventsKey", "RideCompletionTopic"):
+    for name in ("RideEventsKey", "RideCompletionTopic", "OperatorAlertsTopic"):
         tags = {tag["Key"]: tag["Value"] for tag in resources[name]["Properties"]["Tags"]}
         assert tags == {"project": {"Ref": "ProjectName"}, "service": "platform"}, name

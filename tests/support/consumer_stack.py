@@ -19,6 +19,16 @@ from tests.support.templates import load_template
 
 TOPIC_ARN = {"Fn::ImportValue": {"Fn::Sub": "${PlatformStackName}-TopicArn"}}
 KEY_ARN = {"Fn::ImportValue": {"Fn::Sub": "${PlatformStackName}-KeyArn"}}
+ALERTS_TOPIC_ARN = {"Fn::ImportValue": {"Fn::Sub": "${PlatformStackName}-AlertsTopicArn"}}
+# The CI bootstrap's workload boundary when the deploy passes one, no boundary otherwise.
+BOUNDARY_IF_GIVEN = {
+    "Fn::If": [
+        "HasPermissionsBoundary",
+        {"Ref": "PermissionsBoundaryArn"},
+        {"Ref": "AWS::NoValue"},
+    ]
+}
+LOG_RETENTION_DAYS = 30
 FOURTEEN_DAYS = 14 * 24 * 3600
 MAX_RECEIVE_COUNT = 5
 
@@ -265,7 +275,39 @@ def assert_dlqs_alarm_when_not_empty(stack: ConsumerStack) -> None:
         [dimension] = properties["Dimensions"]
         assert dimension["Name"] == "QueueName"
         watched.add(dimension["Value"]["Fn::GetAtt"][0])
+        # An alarm nobody hears is no alarm: the platform's alerts topic, firing and clearing.
+        assert properties["AlarmActions"] == [ALERTS_TOPIC_ARN]
+        assert properties["OKActions"] == [ALERTS_TOPIC_ARN]
     assert watched == {"DeadLetterQueue", "DeliveryDeadLetterQueue"}
+
+
+def assert_every_role_has_the_workload_boundary(stack: ConsumerStack) -> None:
+    """Every IAM role SAM generates or the template declares takes PermissionsBoundaryArn."""
+    parameter = stack.template["Parameters"]["PermissionsBoundaryArn"]
+    assert parameter["Default"] == ""  # developer accounts without the CI bootstrap
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert pattern.fullmatch("")
+    assert pattern.fullmatch("arn:aws:iam::123456789012:policy/wild-rydes-workload-boundary")
+    assert not pattern.fullmatch("wild-rydes-workload-boundary")
+    assert stack.template["Conditions"]["HasPermissionsBoundary"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "PermissionsBoundaryArn"}, ""]}]
+    }
+    roles = stack.resources("AWS::IAM::Role", deployed=True)
+    assert roles
+    for name, role in roles.items():
+        assert role["Properties"].get("PermissionsBoundary") == BOUNDARY_IF_GIVEN, name
+
+
+def assert_function_logs_expire(stack: ConsumerStack) -> None:
+    """The function's log group is the stack's, with a retention (as in the management stack)."""
+    groups = stack.resources("AWS::Logs::LogGroup")
+    by_name = {
+        group["Properties"]["LogGroupName"]["Fn::Sub"]: group["Properties"]
+        for group in groups.values()
+    }
+    assert set(by_name) == {f"/aws/lambda/${{{stack.function_name}}}"}
+    for properties in by_name.values():
+        assert properties["RetentionInDays"] == LOG_RETENTION_DAYS
 
 
 def assert_outputs_and_platform_parameter(stack: ConsumerStack) -> None:

@@ -63,6 +63,14 @@ def test_dlqs_alarm_when_not_empty() -> None:
     check.assert_dlqs_alarm_when_not_empty(STACK)
 
 
+def test_every_role_has_the_workload_boundary_when_given() -> None:
+    check.assert_every_role_has_the_workload_boundary(STACK)
+
+
+def test_function_logs_expire() -> None:
+    check.assert_function_logs_expire(STACK)
+
+
 def test_outputs_and_platform_parameter() -> None:
     check.assert_outputs_and_platform_parameter(STACK)
 

@@ -17,6 +17,7 @@ TEMPLATE = SERVICE / "template.yaml"
 TOPIC_NAME = {"Fn::ImportValue": {"Fn::Sub": "${PlatformStackName}-TopicName"}}
 TOPIC_ARN = {"Fn::ImportValue": {"Fn::Sub": "${PlatformStackName}-TopicArn"}}
 KEY_ARN = {"Fn::ImportValue": {"Fn::Sub": "${PlatformStackName}-KeyArn"}}
+ALERTS_TOPIC_ARN = {"Fn::ImportValue": {"Fn::Sub": "${PlatformStackName}-AlertsTopicArn"}}
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +190,34 @@ def test_failed_batches_land_in_an_encrypted_queue_watched_by_an_alarm(resources
         {"Name": "QueueName", "Value": {"Fn::GetAtt": ["PublisherFailureQueue", "QueueName"]}}
     ]
     assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    # Someone hears it: the platform's alerts topic, when it fires and when it clears.
+    assert alarm["AlarmActions"] == [ALERTS_TOPIC_ARN]
+    assert alarm["OKActions"] == [ALERTS_TOPIC_ARN]
+
+
+def test_every_role_is_within_the_workload_boundary_when_one_is_given(resources) -> None:
+    template = load_template(TEMPLATE)
+    parameter = template["Parameters"]["PermissionsBoundaryArn"]
+    assert parameter["Default"] == ""  # developer accounts without the CI bootstrap
+    assert template["Conditions"]["HasPermissionsBoundary"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "PermissionsBoundaryArn"}, ""]}]
+    }
+    roles = of_type(resources, "AWS::IAM::Role")
+    # The three function roles SAM generates and the API Gateway logging role.
+    assert set(roles) == {
+        "SubmitRideCompletionFunctionRole",
+        "GetRideFunctionRole",
+        "RidePublisherRole",
+        "ApiGatewayCloudWatchRole",
+    }
+    for name, role in roles.items():
+        assert role["Properties"]["PermissionsBoundary"] == {
+            "Fn::If": [
+                "HasPermissionsBoundary",
+                {"Ref": "PermissionsBoundaryArn"},
+                {"Ref": "AWS::NoValue"},
+            ]
+        }, name
 
 
 def test_the_rides_table_is_the_outbox(resources) -> None:
