@@ -206,7 +206,7 @@ def test_a_poison_message_reaches_the_dlq_while_its_batch_mates_are_processed(
         return any(message["Body"] == poison for message in messages)
 
     assert wait_until(lambda: all(system.received("accounting", r.id) for r in good))
-    assert wait_until(poison_in_dlq, timeout_s=60)
+    assert wait_until(poison_in_dlq, timeout_s=150)
 
 
 def test_make_logs_shows_the_function_output(system: System) -> None:
