@@ -97,7 +97,7 @@ class System:
 
 
 def wait_until(
-    condition: Callable[[], bool], timeout_s: float = 45.0, every_s: float = 0.5
+    condition: Callable[[], bool], timeout_s: float = 90.0, every_s: float = 0.5
 ) -> bool:
     """Poll `condition` until it holds or the (bounded) time is up; the result says which."""
     deadline = time.monotonic() + timeout_s
