@@ -214,6 +214,17 @@ def test_make_logs_shows_the_function_output(system: System) -> None:
     assert "ride booked" in output
 
 
+def test_local_status_and_env_describe_the_running_system(system: System) -> None:
+    status = make("local-status", env={**os.environ}, timeout=60)
+    for stack in ("platform", "management", *CONSUMERS):
+        assert f"wild-rydes-{stack}" in status
+
+    exports = make("-s", "local-env", env={**os.environ}, timeout=60)
+    assert f"export WILDRYDES_API_URL={system.api_url}" in exports
+    assert f"export WILDRYDES_API_KEY={system.api_key}" in exports
+    assert f"export AWS_ENDPOINT_URL={system.env['AWS_ENDPOINT_URL']}" in exports
+
+
 def deploy_copy_with_filter(system: System, tmp_path: Path, old: str, new: str) -> None:
     """Deploy services/extraordinary from a copy whose filter policy was edited, with the real
     `sam build` + `sam deploy` (the same stack, as a developer's changed branch would)."""
