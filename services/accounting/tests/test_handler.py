@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from wildrydes.consumer import ConfigurationError, FailureRateError
 
+from tests.support.consumer_contract import ConsumerHandlerContract
 from tests.support.consumers import Consumer, consumer
 from tests.support.routing import make_ride
 from tests.support.sqs_events import failed_ids, sqs_record
@@ -102,32 +102,9 @@ def test_a_storage_error_fails_the_record_and_books_nothing(accounting: Consumer
     assert accounting.items() == []
 
 
-@pytest.mark.parametrize(("rate", "all_fail"), [("1", True), ("0", False)])
-def test_failure_rate_switch(monkeypatch: pytest.MonkeyPatch, rate: str, all_fail: bool) -> None:
-    with consumer(monkeypatch, "accounting", MODULE, {"FAILURE_RATE": rate}) as running:
-        event = running.deliver(make_ride(), make_ride())
-        failed = failed_ids(running.handle(event))
-        if all_fail:
-            assert failed == {record["messageId"] for record in event["Records"]}
-            assert running.items() == []
-        else:
-            assert failed == set()
-            assert totals(running, "234234")["rides"] == 2
+class TestHandlerContract(ConsumerHandlerContract):
+    service = "accounting"
 
-
-def test_an_invalid_failure_rate_stops_the_function_at_init(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    with (
-        pytest.raises(FailureRateError, match="FAILURE_RATE must be a number from 0 to 1"),
-        consumer(monkeypatch, "accounting", MODULE, {"FAILURE_RATE": "-1"}),
-    ):
-        pass
-
-
-def test_a_missing_table_name_stops_the_function_at_init(monkeypatch: pytest.MonkeyPatch) -> None:
-    with (
-        pytest.raises(ConfigurationError, match="TABLE_NAME is not set"),
-        consumer(monkeypatch, "accounting", MODULE, {"TABLE_NAME": ""}),
-    ):
-        pass
+    def rides_recorded(self, running: Consumer) -> int:
+        # Ledger entries and totals share the table: count the rides the totals say were booked.
+        return int(totals(running, "234234")["rides"])

@@ -3,47 +3,17 @@
 from __future__ import annotations
 
 from tests.support import consumer_stack as check
-from tests.support.templates import lint_findings, sam_validate_lint
+from tests.support.consumer_contract import ConsumerStackContract
 
 STACK = check.ConsumerStack("accounting")
 
 
-def test_cfn_lint_is_clean() -> None:
-    assert lint_findings(STACK.path) == []
-
-
-def test_sam_validate_lint_is_clean() -> None:
-    result = sam_validate_lint(STACK.folder)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "is a valid SAM Template" in result.stdout + result.stderr
-
-
-def test_subscription_delivers_to_the_queue() -> None:
-    check.assert_subscription_delivers_to_the_queue(STACK)
+class TestStackContract(ConsumerStackContract):
+    service = "accounting"
 
 
 def test_filter_policy_is_design_section_3_in_literal_numbers() -> None:
     check.assert_filter_policy_is_literal(STACK, {"fare": [{"numeric": [">", 0]}]})
-
-
-def test_queues_are_encrypted_with_the_platform_key() -> None:
-    check.assert_queues_are_encrypted_with_the_platform_key(STACK)
-
-
-def test_failed_records_reach_the_dlq_after_five_receives() -> None:
-    check.assert_failed_records_reach_the_dlq(STACK)
-
-
-def test_visibility_timeout_covers_retried_invocations() -> None:
-    check.assert_visibility_timeout_covers_retried_invocations(STACK)
-
-
-def test_only_the_platform_topic_sends_and_only_over_tls() -> None:
-    check.assert_only_the_topic_sends_and_only_over_tls(STACK)
-
-
-def test_function_reports_partial_batch_failures() -> None:
-    check.assert_function_consumes_the_queue_in_partial_batches(STACK)
 
 
 def test_function_may_only_write_its_table_and_decrypt_the_queue() -> None:
@@ -53,30 +23,6 @@ def test_function_may_only_write_its_table_and_decrypt_the_queue() -> None:
 def test_ledger_and_totals_table_is_keyed_by_pk() -> None:
     check.assert_table_is_on_demand_encrypted_and_recoverable(STACK)
     assert STACK.properties("Table")["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
-
-
-def test_environment_and_failure_rate_parameter() -> None:
-    check.assert_environment_and_failure_rate_parameter(STACK, "accounting.app.lambda_handler")
-
-
-def test_dlqs_alarm_when_not_empty() -> None:
-    check.assert_dlqs_alarm_when_not_empty(STACK)
-
-
-def test_every_role_has_the_workload_boundary_when_given() -> None:
-    check.assert_every_role_has_the_workload_boundary(STACK)
-
-
-def test_function_logs_expire() -> None:
-    check.assert_function_logs_expire(STACK)
-
-
-def test_outputs_and_platform_parameter() -> None:
-    check.assert_outputs_and_platform_parameter(STACK)
-
-
-def test_resources_are_tagged() -> None:
-    check.assert_resources_are_tagged(STACK)
 
 
 def test_the_ledger_outlives_the_stack() -> None:

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from wildrydes.consumer import ConfigurationError, FailureRateError
 from wildrydes.events import sns_message
 
+from tests.support.consumer_contract import ConsumerHandlerContract
 from tests.support.consumers import Consumer, consumer
 from tests.support.routing import make_ride
 from tests.support.sqs_events import failed_ids, sns_envelope, sqs_event, sqs_record
@@ -90,32 +90,5 @@ def test_a_storage_error_fails_the_record_for_a_retry(extraordinary: Consumer) -
     assert failed_ids(extraordinary.handle(event)) == {event["Records"][0]["messageId"]}
 
 
-@pytest.mark.parametrize(("rate", "all_fail"), [("1", True), ("0", False)])
-def test_failure_rate_switch(monkeypatch: pytest.MonkeyPatch, rate: str, all_fail: bool) -> None:
-    with consumer(monkeypatch, "extraordinary", MODULE, {"FAILURE_RATE": rate}) as running:
-        event = running.deliver(make_ride(), make_ride())
-        failed = failed_ids(running.handle(event))
-        if all_fail:
-            assert failed == {record["messageId"] for record in event["Records"]}
-            assert running.items() == []
-        else:
-            assert failed == set()
-            assert len(running.items()) == 2
-
-
-def test_an_invalid_failure_rate_stops_the_function_at_init(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    with (
-        pytest.raises(FailureRateError, match="FAILURE_RATE must be a number from 0 to 1"),
-        consumer(monkeypatch, "extraordinary", MODULE, {"FAILURE_RATE": "2"}),
-    ):
-        pass
-
-
-def test_a_missing_table_name_stops_the_function_at_init(monkeypatch: pytest.MonkeyPatch) -> None:
-    with (
-        pytest.raises(ConfigurationError, match="TABLE_NAME is not set"),
-        consumer(monkeypatch, "extraordinary", MODULE, {"TABLE_NAME": ""}),
-    ):
-        pass
+class TestHandlerContract(ConsumerHandlerContract):
+    service = "extraordinary"

@@ -1,0 +1,129 @@
+"""What every consumer service must do, written once and run per service.
+
+Each service's tests subclass these (`class TestStackContract(ConsumerStackContract):
+service = "accounting"`), so `make test-service SERVICE=x` runs the whole contract for x while
+the service's own file keeps only what is particular to it (filter policy, table key, IAM
+actions, what the handler records).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import ClassVar
+
+import pytest
+from wildrydes.consumer import ConfigurationError, FailureRateError
+
+from tests.support import consumer_stack as check
+from tests.support.consumers import Consumer, consumer
+from tests.support.routing import make_ride
+from tests.support.sqs_events import failed_ids
+from tests.support.templates import lint_findings, sam_validate_lint
+
+
+@functools.cache
+def _stack(service: str) -> check.ConsumerStack:
+    """One parsed (and SAM-transformed) template per service for the whole test run."""
+    return check.ConsumerStack(service)
+
+
+class ConsumerStackContract:
+    """The template shape shared by notification, accounting and extraordinary."""
+
+    service: ClassVar[str]
+
+    @property
+    def stack(self) -> check.ConsumerStack:
+        return _stack(self.service)
+
+    def test_cfn_lint_is_clean(self) -> None:
+        assert lint_findings(self.stack.path) == []
+
+    def test_sam_validate_lint_is_clean(self) -> None:
+        result = sam_validate_lint(self.stack.folder)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "is a valid SAM Template" in result.stdout + result.stderr
+
+    def test_subscription_delivers_to_the_queue(self) -> None:
+        check.assert_subscription_delivers_to_the_queue(self.stack)
+
+    def test_queues_are_encrypted_with_the_platform_key(self) -> None:
+        check.assert_queues_are_encrypted_with_the_platform_key(self.stack)
+
+    def test_failed_records_reach_the_dlq_after_five_receives(self) -> None:
+        check.assert_failed_records_reach_the_dlq(self.stack)
+
+    def test_visibility_timeout_covers_retried_invocations(self) -> None:
+        check.assert_visibility_timeout_covers_retried_invocations(self.stack)
+
+    def test_only_the_platform_topic_sends_and_only_over_tls(self) -> None:
+        check.assert_only_the_topic_sends_and_only_over_tls(self.stack)
+
+    def test_function_reports_partial_batch_failures(self) -> None:
+        check.assert_function_consumes_the_queue_in_partial_batches(self.stack)
+
+    def test_environment_and_failure_rate_parameter(self) -> None:
+        handler = f"{self.service}.app.lambda_handler"
+        check.assert_environment_and_failure_rate_parameter(self.stack, handler)
+
+    def test_dlqs_alarm_when_not_empty(self) -> None:
+        check.assert_dlqs_alarm_when_not_empty(self.stack)
+
+    def test_every_role_has_the_workload_boundary_when_given(self) -> None:
+        check.assert_every_role_has_the_workload_boundary(self.stack)
+
+    def test_function_logs_expire(self) -> None:
+        check.assert_function_logs_expire(self.stack)
+
+    def test_outputs_and_platform_parameter(self) -> None:
+        check.assert_outputs_and_platform_parameter(self.stack)
+
+    def test_resources_are_tagged(self) -> None:
+        check.assert_resources_are_tagged(self.stack)
+
+
+class ConsumerHandlerContract:
+    """The handler behaviour shared by every consumer: the FAILURE_RATE switch and init checks."""
+
+    service: ClassVar[str]
+
+    @property
+    def module(self) -> str:
+        return f"{self.service}.app"
+
+    def rides_recorded(self, running: Consumer) -> int:
+        """How many rides the service has recorded; one item per ride unless it says otherwise."""
+        return len(running.items())
+
+    @pytest.mark.parametrize(("rate", "all_fail"), [("1", True), ("1.0", True), ("0", False)])
+    def test_failure_rate_switch(
+        self, monkeypatch: pytest.MonkeyPatch, rate: str, all_fail: bool
+    ) -> None:
+        with consumer(monkeypatch, self.service, self.module, {"FAILURE_RATE": rate}) as running:
+            event = running.deliver(make_ride(), make_ride())
+            failed = failed_ids(running.handle(event))
+            if all_fail:
+                assert failed == {record["messageId"] for record in event["Records"]}
+                assert running.items() == []
+            else:
+                assert failed == set()
+                assert self.rides_recorded(running) == 2
+
+    @pytest.mark.parametrize("rate", ["2", "often"])
+    def test_an_invalid_failure_rate_stops_the_function_at_init(
+        self, monkeypatch: pytest.MonkeyPatch, rate: str
+    ) -> None:
+        with (
+            pytest.raises(FailureRateError, match="FAILURE_RATE must be a number from 0 to 1"),
+            consumer(monkeypatch, self.service, self.module, {"FAILURE_RATE": rate}),
+        ):
+            pass
+
+    def test_a_missing_table_name_stops_the_function_at_init(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        with (
+            pytest.raises(ConfigurationError, match="TABLE_NAME is not set"),
+            consumer(monkeypatch, self.service, self.module, {"TABLE_NAME": ""}),
+        ):
+            pass
