@@ -55,3 +55,8 @@ def test_an_unknown_target_environment_is_refused(target: str) -> None:
     result = make(target, "TARGET=production")
     assert result.returncode != 0
     assert "TARGET='production' is not a target. Use one of: aws local" in result.stderr
+
+
+def test_the_readme_documents_every_target() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert sorted(t for t in declared_targets() if f"make {t}" not in readme) == []
