@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-SERVICES := management notification accounting extraordinary
+# Every folder under services/ with a manifest (service.toml), producers first: never typed again.
+SERVICES := $(shell python3 -m scripts.services list)
 # Where deploys go: aws (your configured profile/region) or local (localcloud on this machine).
 TARGET ?= aws
 TARGETS := aws local
@@ -67,7 +68,7 @@ deploy: ## sam build + deploy one service: make deploy SERVICE=accounting
 	$(STACKS) deploy $(SERVICE)
 
 .PHONY: deploy-all
-deploy-all: ## Deploy the platform, then the four services
+deploy-all: ## Deploy the platform, then every service
 	$(require_target)
 	@$(MAKE) -s --no-print-directory setup
 	$(STACKS) deploy platform $(SERVICES)
@@ -86,7 +87,7 @@ destroy-platform: ## Delete the platform stack (refused while a service still im
 	$(STACKS) destroy platform
 
 .PHONY: destroy-all
-destroy-all: ## Delete the four services, then the platform
+destroy-all: ## Delete every service, then the platform
 	$(require_target)
 	@$(MAKE) -s --no-print-directory setup
 	$(STACKS) destroy $(SERVICES) platform

@@ -1,7 +1,10 @@
 """Repository-wide pytest set-up."""
 
 import platform
+import sys
 from pathlib import Path
+
+from scripts import services
 
 # The client fixed a top-level `platform/` folder, which shares its name with the standard
 # library module. pytest's importlib mode imports `platform/tests/test_*.py` as
@@ -11,3 +14,10 @@ from pathlib import Path
 # while `platform` itself stays the standard library.
 if not hasattr(platform, "__path__"):
     platform.__path__ = [str(Path(__file__).parent / "platform")]  # type: ignore[attr-defined]
+
+# Every service's source imports side by side (unique package names), found from the manifests,
+# so a new service's tests run without editing any list.
+for _manifest in services.discover():
+    _source = str(_manifest.folder / "src")
+    if _source not in sys.path:
+        sys.path.insert(0, _source)

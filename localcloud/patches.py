@@ -232,6 +232,70 @@ def complete_change_set_execution() -> None:
 
 
 @_patch
+def propagate_stack_tags() -> None:
+    """Gap (moto 5.2.5): stack-level tags (`sam deploy --tags`) reach no resource but EC2's,
+    where CloudFormation gives them to every resource that takes tags, together with
+    aws:cloudformation:stack-name / stack-id / logical-id. The project sets its tags on the
+    stack alone (scripts/stacks.py), so without this a local queue, table, function or topic
+    would carry none. A tag the resource declares itself wins over the stack's."""
+    backend_cls = cfn_models.CloudFormationBackend
+    originals = {name: backend_cls.__dict__[name] for name in _STACK_WRITES}
+
+    def tagging(name: str) -> Callable[..., Any]:
+        original = originals[name]
+
+        def write(self: Any, *args: Any, **kwargs: Any) -> Any:
+            result = original(self, *args, **kwargs)
+            stack_id = result.stack_id if result is not None else None
+            if stack_id is None:  # execute_change_set returns nothing: find its stack
+                change_set = self.describe_change_set(kwargs.get("change_set_name") or args[0])
+                stack_id = change_set.stack_id
+            _tag_stack_resources(self.stacks[stack_id])
+            return result
+
+        return write
+
+    for name in _STACK_WRITES:
+        _replace(backend_cls, name, tagging(name))
+
+
+_STACK_WRITES = ("create_stack", "update_stack", "execute_change_set")
+
+
+def _own_tag_keys(resource_json: dict[str, Any]) -> set[str]:
+    tags = (resource_json.get("Properties") or {}).get("Tags") or {}
+    return {tag["Key"] for tag in tags} if isinstance(tags, list) else set(tags)
+
+
+def _tag_stack_resources(stack: Any) -> None:
+    from moto.dynamodb.models.table import Table
+    from moto.sns.models import Topic
+    from moto.sqs.models import Queue
+
+    stack_tags = {k: v for k, v in (stack.tags or {}).items() if not k.startswith("aws:")}
+    resource_map = stack.resource_map
+    templates = stack.template_dict.get("Resources") or {}
+    for logical_id, resource in list(resource_map._parsed_resources.items()):
+        if logical_id not in templates or resource is None:
+            continue  # pseudo parameters, or a resource moto skipped
+        tags = {
+            **stack_tags,
+            "aws:cloudformation:stack-name": stack.name,
+            "aws:cloudformation:stack-id": stack.stack_id,
+            "aws:cloudformation:logical-id": logical_id,
+        }
+        for key in _own_tag_keys(templates[logical_id]):
+            tags.pop(key, None)
+        if isinstance(resource, Queue | LambdaFunction):
+            resource.tags.update(tags)
+        elif isinstance(resource, Topic):
+            resource._tags.update(tags)
+        elif isinstance(resource, Table):
+            kept = [tag for tag in resource.tags if tag["Key"] not in tags]
+            resource.tags = kept + [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+@_patch
 def update_resources_on_parameter_changes() -> None:
     """Gap (moto 5.2.5): on a stack update where only parameter values change, moto updates a
     resource only if it `Ref`s a changed parameter directly. A resource that depends on one
@@ -297,7 +361,10 @@ def add_missing_cfn_resources() -> None:
     policy), AWS::SNS::TopicPolicy, AWS::SQS::QueuePolicy,
     AWS::ApiGateway::Stage/ApiKey/UsagePlan/UsagePlanKey, AWS::CloudWatch::Alarm and
     AWS::Lambda::EventInvokeConfig; its AWS::ApiGateway::RestApi needs a Name (SAM gives none)
-    and ignores the OpenAPI Body; its AWS::ApiGateway::Deployment has no Ref value.
+    and ignores the OpenAPI Body; its AWS::ApiGateway::Deployment has no Ref value; its
+    AWS::CloudFormation::Stack (a SAM nested application) has no `Outputs.<Key>` attribute, a
+    name for Ref instead of the stack id, no parent tags, and is deleted and created anew on
+    every parent update (its queues lose their messages).
 
     The handlers in cfn_resources.py create/update/delete real state in moto's backends; here
     they are put in front of moto's own model map.

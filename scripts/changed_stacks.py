@@ -7,8 +7,9 @@ can never disagree. Stdlib only: it runs before `make setup`, on the runner's ow
 A change is the set of paths between two commits (`git diff BASE...HEAD`, both sides of a
 rename). Each path counts for the stacks the first matching rule names, for tests and for
 deploys separately: a test-only change runs tests and deploys nothing. A path under
-`services/<name>/` that is not a known service is an error, so a new service folder cannot be
-forgotten in SERVICES (scripts/stacks.py, which `make` and the workflows follow too).
+`services/<name>/` that is not a known service is an error, so a service folder without a
+manifest (services/<name>/service.toml, which `make`, the deploys and the workflows follow)
+cannot go untested.
 
 When BASE is unusable (empty, all zeros as GitHub sends for a new branch, or a commit this clone
 does not hold) every stack counts: testing or deploying too much is safe, too little is not.
@@ -35,7 +36,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from scripts.services import names
 from scripts.stacks import PLATFORM, REPO_ROOT, SERVICES
+
+CONSUMERS = names("consumer")
 
 ALL = "all"
 # What the deploy workflow's manual dispatch offers: everything, or one stack.
@@ -49,7 +53,6 @@ TEST_TOOLING = (
     "pyproject.toml",
     "conftest.py",
     ".pre-commit-config.yaml",
-    "tests/support/",
     "localcloud/",
     "scripts/",
     ".github/",
@@ -107,7 +110,9 @@ def _matches(path: str, patterns: Iterable[str]) -> bool:
     return any(path == p or (p.endswith("/") and path.startswith(p)) for p in patterns)
 
 
-def impact_of(path: str, services: Sequence[str] = SERVICES) -> Impact:
+def impact_of(
+    path: str, services: Sequence[str] = SERVICES, consumers: Sequence[str] = CONSUMERS
+) -> Impact:
     """The stacks one changed path (relative to the repository root) counts for."""
     if _matches(path, NO_STACK):
         return Impact(NOTHING, NOTHING, "tested in CI's core job, deployed by nothing")
@@ -117,8 +122,8 @@ def impact_of(path: str, services: Sequence[str] = SERVICES) -> Impact:
         if name not in services:
             raise ChangeError(
                 f"{path} is in services/{name}/, which is not a known service "
-                f"({', '.join(services)}): add '{name}' to SERVICES in scripts/stacks.py and "
-                "the Makefile so CI tests it and the deploy workflow deploys it"
+                f"({', '.join(services)}): give it a manifest (services/{name}/service.toml, "
+                "as `make new-service` writes) so CI tests it and the deploy workflow deploys it"
             )
         if parts[2] == "tests":
             return Impact(frozenset({name}), NOTHING, f"tests of {name}")
@@ -126,6 +131,12 @@ def impact_of(path: str, services: Sequence[str] = SERVICES) -> Impact:
     if parts[0] == PLATFORM and len(parts) > 1:
         # Every service imports the platform's exports: test them all, deploy them all after it.
         return Impact(frozenset(services), frozenset((PLATFORM, *services)), "the platform stack")
+    if parts[:2] == ["shared", "templates"] and len(parts) > 2:
+        # The inbox module every consumer nests: it reaches a consumer when that one deploys.
+        nesting = frozenset(consumers) & frozenset(services)
+        return Impact(nesting, nesting, "the inbox module every consumer nests")
+    if parts[:2] == ["shared", "testing"] and len(parts) > 2:
+        return Impact(frozenset(services), NOTHING, "the test helpers every service's tests use")
     if parts[0] == "shared" and len(parts) > 1:
         every = frozenset(services)
         return Impact(every, every, "the shared layer every service bundles")

@@ -15,10 +15,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from scripts import services as manifests
 from scripts import stacks
 
 # The seed's smoke-test request (the workshop's curl example).
@@ -30,13 +31,6 @@ SEED_RIDE = {
     "customer": "234234",
     "fare": 256.5,
 }
-CONSUMERS = ("notification", "accounting", "extraordinary")
-# How each consumer's table is keyed by ride (see services/<name>/src/<name>/ store modules).
-RECEIVED_KEY: dict[str, Callable[[str], dict[str, Any]]] = {
-    "notification": lambda ride_id: {"rideId": {"S": ride_id}},
-    "accounting": lambda ride_id: {"pk": {"S": f"RIDE#{ride_id}"}},
-    "extraordinary": lambda ride_id: {"rideId": {"S": ride_id}},
-}
 # After every expected delivery has arrived, wait this long for unexpected ones.
 SETTLE_S = 2.0
 
@@ -47,6 +41,8 @@ class Consumer:
     table: str
     filter_policy: dict[str, Any] | None
     filter_scope: str
+    # How its table is keyed by ride, from its manifest (services/<name>/service.toml).
+    received: manifests.Received
 
     def should_receive(self, ride: Mapping[str, Any]) -> bool:
         # moto's matcher implements SNS's filter-policy semantics; it is already in the dev venv.
@@ -117,8 +113,11 @@ def consumers(prefix: str, env: Mapping[str, str]) -> list[Consumer]:
         for subscription in page["Subscriptions"]
     ]
     found = []
-    for service in CONSUMERS:
-        outputs = stacks.stack_outputs(f"{prefix}-{service}", env)
+    for manifest in manifests.discover():
+        if not manifest.is_consumer or manifest.received is None:
+            continue
+        service = manifest.name
+        outputs = stacks.service_outputs(f"{prefix}-{service}", env)
         matching = [s for s in subscriptions if s["Endpoint"] == outputs["QueueArn"]]
         if not matching:
             raise stacks.StackError(f"{prefix}-{service}'s queue is not subscribed to the topic")
@@ -127,12 +126,13 @@ def consumers(prefix: str, env: Mapping[str, str]) -> list[Consumer]:
         )["Attributes"]
         policy = json.loads(attributes["FilterPolicy"]) if attributes.get("FilterPolicy") else None
         scope = attributes.get("FilterPolicyScope") or "MessageAttributes"
-        found.append(Consumer(service, outputs["TableName"], policy, scope))
+        table = outputs[manifest.received.table_output]
+        found.append(Consumer(service, table, policy, scope, manifest.received))
     return found
 
 
 def received(dynamodb: Any, consumer: Consumer, ride_id: str) -> bool:
-    key = RECEIVED_KEY[consumer.service](ride_id)
+    key = consumer.received.item_key(ride_id)
     return "Item" in dynamodb.get_item(TableName=consumer.table, Key=key, ConsistentRead=True)
 
 

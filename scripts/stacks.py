@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scripts import services
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("management", "notification", "accounting", "extraordinary")
+# Discovered from the manifests (services/<name>/service.toml): producers first, then by name.
+SERVICES = services.names()
 PLATFORM = "platform"
 PLATFORM_EXPORTS = ("TopicArn", "TopicName", "KeyArn", "AlertsTopicArn")
 # Stack names allow letters, digits and hyphens; keep room for "-extraordinary" and the
@@ -149,6 +152,10 @@ def deploy(stack: Stack, env: Mapping[str, str]) -> None:
             "--tags",
             f"project={stack.prefix}",
             f"service={stack.name}",
+            # SAM requires AUTO_EXPAND for nested applications (every consumer nests its inbox).
+            "--capabilities",
+            "CAPABILITY_IAM",
+            "CAPABILITY_AUTO_EXPAND",
             "--no-confirm-changeset",
             "--no-fail-on-empty-changeset",
         ],
@@ -184,6 +191,21 @@ def stack_outputs(stack_name: str, env: Mapping[str, str]) -> dict[str, str]:
         ) from error
     outputs = described["Stacks"][0].get("Outputs") or []
     return {output["OutputKey"]: output["OutputValue"] for output in outputs}
+
+
+# A stack that nests another (a consumer's inbox) names it in an output ending with this.
+NESTED_STACK_OUTPUT_SUFFIX = "StackId"
+
+
+def service_outputs(stack_name: str, env: Mapping[str, str]) -> dict[str, str]:
+    """A stack's outputs together with those of the stacks it nests (its own win a clash), so
+    a consumer's queue and DLQs, which live in its inbox stack, read like its own outputs."""
+    own = stack_outputs(stack_name, env)
+    merged: dict[str, str] = {}
+    for key, value in own.items():
+        if key.endswith(NESTED_STACK_OUTPUT_SUFFIX):
+            merged.update(stack_outputs(value, env))
+    return {**merged, **own}
 
 
 def importers_of_platform(stack: Stack, env: Mapping[str, str]) -> dict[str, list[str]]:

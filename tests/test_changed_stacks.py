@@ -10,9 +10,11 @@ import pytest
 
 from scripts import changed_stacks
 from scripts.changed_stacks import ChangeError, Plan, impact_of, plan_for_paths, plan_for_stack
+from scripts.services import names
 from scripts.stacks import SERVICES
 
 EVERY = frozenset(SERVICES)
+CONSUMERS = frozenset(names("consumer"))
 EVERY_STACK = frozenset(("platform", *SERVICES))
 NONE: frozenset[str] = frozenset()
 
@@ -42,7 +44,9 @@ NONE: frozenset[str] = frozenset()
         ("pyproject.toml", EVERY, NONE),
         ("conftest.py", EVERY, NONE),
         (".pre-commit-config.yaml", EVERY, NONE),
-        ("tests/support/templates.py", EVERY, NONE),
+        ("shared/testing/wildrydes_testing/templates.py", EVERY, NONE),
+        # The inbox module: every consumer (tests and deploys), not the producer.
+        ("shared/templates/consumer-inbox.yaml", CONSUMERS, CONSUMERS),
         ("localcloud/patches.py", EVERY, NONE),
         ("scripts/smoke.py", EVERY, NONE),
         (".github/workflows/ci.yml", EVERY, NONE),
@@ -69,7 +73,7 @@ def test_each_path_counts_for_the_right_stacks(
 
 
 def test_a_service_folder_missing_from_services_is_an_error_not_a_silent_skip() -> None:
-    with pytest.raises(ChangeError, match=r"services/payments/.*not a known service.*SERVICES"):
+    with pytest.raises(ChangeError, match=r"services/payments/.*not a known service.*manifest"):
         impact_of("services/payments/template.yaml")
     # The same check catches a service dropped from the list the rules are given.
     shorter = tuple(name for name in SERVICES if name != "accounting")
@@ -336,7 +340,7 @@ def test_three_quick_merges_deploy_what_a_cancelled_run_left_out(
     }
     assert changed_stacks.main([], environ, github) == 0
     captured = capsys.readouterr()
-    assert json.loads(captured.out)["deploy_services"] == ["notification", "extraordinary"]
+    assert json.loads(captured.out)["deploy_services"] == ["extraordinary", "notification"]
     assert f"last successful deploy: {first}" in captured.err
 
 

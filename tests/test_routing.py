@@ -12,8 +12,7 @@ from decimal import Decimal
 
 import pytest
 from moto import mock_aws
-
-from tests.support.routing import CONSUMERS, ROUTES, Route, make_ride, routed
+from wildrydes_testing.routing import CONSUMERS, ROUTES, Route, make_ride, routed
 
 
 def test_the_routing_table_matches_the_design_rules() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from moto import mock_aws
 
-from scripts import smoke
+from scripts import services, smoke
 
 ACCOUNTING = {"fare": [{"numeric": [">", 0]}]}
 EXTRAORDINARY = {
@@ -27,7 +27,8 @@ EXTRAORDINARY = {
 def test_expected_receivers_follow_the_subscription_filter_policy(
     policy: dict | None, fare: float, distance: float, expected: bool
 ) -> None:
-    consumer = smoke.Consumer("any", "table", policy, "MessageAttributes")
+    received = services.Received("TableName", {"rideId": "{ride_id}"}, "sentAt")
+    consumer = smoke.Consumer("any", "table", policy, "MessageAttributes", received)
     assert (
         consumer.should_receive({**smoke.SEED_RIDE, "fare": fare, "distance": distance}) is expected
     )

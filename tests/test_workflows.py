@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from scripts import changed_stacks
+from scripts import services as manifests
 from scripts.changed_stacks import ChangeError, impact_of
 from scripts.stacks import PLATFORM, REPO_ROOT, SERVICES
 
@@ -56,9 +57,21 @@ def phony_targets(repo: Path) -> set[str]:
     return {t for line in re.findall(r"^\.PHONY:\s*(.+)$", text, re.M) for t in line.split()}
 
 
-def makefile_services(repo: Path) -> list[str]:
-    match = re.search(r"^SERVICES\s*:=\s*(.+)$", (repo / "Makefile").read_text(), re.M)
-    return match.group(1).split() if match else []
+MAKEFILE_SERVICES = "SERVICES := $(shell python3 -m scripts.services list)"
+
+
+def manifest_problems(repo: Path, folders: Sequence[str]) -> list[str]:
+    """The Makefile lists what the manifests say, and every service folder has one."""
+    problems = []
+    if MAKEFILE_SERVICES not in (repo / "Makefile").read_text().splitlines():
+        problems.append(f"the Makefile does not set `{MAKEFILE_SERVICES}`")
+    try:
+        discovered = sorted(manifests.names(services_dir=repo / "services"))
+    except manifests.ManifestError as error:
+        return [*problems, str(error)]
+    if discovered != list(folders):
+        problems.append(f"the manifests name {discovered}, the service folders are {folders}")
+    return problems
 
 
 def service_folders(repo: Path) -> list[str]:
@@ -179,10 +192,9 @@ def workflow_problems(repo: Path, services: Sequence[str] = SERVICES) -> list[st
     workflows = load_workflows(repo)
     folders = service_folders(repo)
     problems = _routing_problems(folders, services)
-    if sorted(makefile_services(repo)) != folders:
-        problems.append(f"Makefile SERVICES {makefile_services(repo)} is not {folders}")
     return (
         problems
+        + manifest_problems(repo, folders)
         + _matrix_problems(workflows, folders)
         + _step_problems(repo, workflows)
         + _pin_problems(repo)
@@ -262,6 +274,9 @@ def copy(tmp_path: Path) -> Path:
     for folder in service_folders(REPO_ROOT):
         (tmp_path / "services" / folder).mkdir(parents=True)
         (tmp_path / "services" / folder / "template.yaml").write_text("{}\n")
+        shutil.copy(
+            REPO_ROOT / "services" / folder / "service.toml", tmp_path / "services" / folder
+        )
     return tmp_path
 
 
@@ -288,11 +303,11 @@ def test_a_fifth_service_folder_nobody_registered_is_caught(copy: Path) -> None:
     problems = workflow_problems(copy)
     assert any("services/payments is missing from SERVICES" in p for p in problems)
     assert any("dispatch options" in p for p in problems)
-    assert any("Makefile SERVICES" in p for p in problems)
+    assert any("services/payments/ has no service.toml" in p for p in problems)
 
 
 def test_a_service_missing_from_the_deploy_choices_is_caught(copy: Path) -> None:
-    _edit(copy / WORKFLOWS / "deploy.yml", "accounting, extraordinary]", "extraordinary]")
+    _edit(copy / WORKFLOWS / "deploy.yml", "extraordinary, notification]", "extraordinary]")
     assert any("dispatch options" in p for p in workflow_problems(copy))
 
 

@@ -824,6 +824,172 @@ def test_template_url_on_127_0_0_1(aws: Client) -> None:
     assert _resource_types(aws, "fixed") == {"AWS::SQS::Queue"}
 
 
+# --- AWS::CloudFormation::Stack (SAM nested applications) --------------------------------------
+
+NESTED_CHILD = {
+    "Parameters": {"Visibility": {"Type": "Number"}},
+    "Resources": {
+        "Queue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"VisibilityTimeout": {"Ref": "Visibility"}},
+        }
+    },
+    "Outputs": {
+        "QueueUrl": {"Value": {"Ref": "Queue"}},
+        "QueueArn": {"Value": {"Fn::GetAtt": ["Queue", "Arn"]}},
+    },
+}
+
+
+def _nested_parent(url: str, visibility: str) -> dict[str, Any]:
+    """A parent as SAM transforms an AWS::Serverless::Application with a packaged Location."""
+    return {
+        "Resources": {
+            "Inbox": {
+                "Type": "AWS::CloudFormation::Stack",
+                "Properties": {
+                    "TemplateURL": url,
+                    "Parameters": {"Visibility": visibility},
+                    "Tags": [{"Key": "lambda:createdBy", "Value": "SAM"}],
+                },
+            },
+            # Something of the parent's own that reads the child's outputs.
+            "Mirror": {
+                "Type": "AWS::SQS::Queue",
+                "Properties": {
+                    "Tags": [
+                        {"Key": "inbox", "Value": {"Fn::GetAtt": ["Inbox", "Outputs.QueueArn"]}}
+                    ]
+                },
+            },
+        },
+        "Outputs": {
+            "InboxStackId": {"Value": {"Ref": "Inbox"}},
+            "QueueUrl": {"Value": {"Fn::GetAtt": ["Inbox", "Outputs.QueueUrl"]}},
+        },
+    }
+
+
+def _upload_child(aws: Client, key: str) -> str:
+    aws("s3").put_object(Bucket="artifacts", Key=key, Body=json.dumps(NESTED_CHILD))
+    return f"http://localhost/artifacts/{key}"
+
+
+def test_nested_stacks_from_template_urls(aws: Client) -> None:
+    cfn, sqs = aws("cloudformation"), aws("sqs")
+    aws("s3").create_bucket(Bucket="artifacts")
+    url = _upload_child(aws, "child-v1.json")
+
+    # moto's own nested stack has no `Outputs.<Key>` attribute: a parent reading one fails.
+    with (
+        patches.disabled("add_missing_cfn_resources"),
+        pytest.raises(AttributeError, match="get_cfn_attribute"),
+    ):
+        _deploy_change_set(aws, "gap", _nested_parent(url, "40"))
+
+    _deploy_change_set(
+        aws, "svc", _nested_parent(url, "40"), Tags=[{"Key": "project", "Value": "p1"}]
+    )
+    outputs = _outputs(aws, "svc")
+    child_id = outputs["InboxStackId"]
+    [child] = cfn.describe_stacks(StackName=child_id)["Stacks"]
+    # Named as AWS names nested stacks, tagged with the parent's stack tags.
+    assert child["StackName"].startswith("svc-Inbox-")
+    assert child["StackStatus"] == "CREATE_COMPLETE"
+    assert {t["Key"]: t["Value"] for t in child["Tags"]}["project"] == "p1"
+    queue_url = outputs["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["VisibilityTimeout"] == "40"
+    [mirror] = [
+        r["PhysicalResourceId"]
+        for r in cfn.describe_stack_resources(StackName="svc")["StackResources"]
+        if r.get("LogicalResourceId") == "Mirror"
+    ]
+    assert sqs.list_queue_tags(QueueUrl=mirror)["Tags"]["inbox"] == attributes["QueueArn"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody="in flight")
+
+    # A parent update reaches the child in place: same stack, same queue, message kept.
+    _deploy_change_set(
+        aws, "svc", _nested_parent(_upload_child(aws, "child-v2.json"), "65"), "UPDATE"
+    )
+    assert _outputs(aws, "svc") == outputs
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["VisibilityTimeout"] == "65"
+    assert attributes["ApproximateNumberOfMessages"] == "1"
+
+    # Deleting the parent deletes the child and its resources.
+    cfn.delete_stack(StackName="svc")
+    assert cfn.describe_stacks(StackName=child_id)["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+    assert queue_url not in sqs.list_queues().get("QueueUrls", [])
+
+
+# --- stack tags reach the resources ------------------------------------------------------------
+
+TAGGED_STACK = {
+    "Resources": {
+        "Queue": {"Type": "AWS::SQS::Queue"},
+        "Own": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"Tags": [{"Key": "service", "Value": "its-own"}]},
+        },
+        "Topic": {"Type": "AWS::SNS::Topic"},
+        "Table": {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            },
+        },
+    },
+    "Outputs": {
+        "QueueUrl": {"Value": {"Ref": "Queue"}},
+        "OwnUrl": {"Value": {"Ref": "Own"}},
+        "TopicArn": {"Value": {"Ref": "Topic"}},
+        "TableArn": {"Value": {"Fn::GetAtt": ["Table", "Arn"]}},
+    },
+}
+
+
+def _tags_of_resources(aws: Client, outputs: dict[str, str]) -> dict[str, dict[str, str]]:
+    sqs, sns, dynamodb = aws("sqs"), aws("sns"), aws("dynamodb")
+    table_tags = dynamodb.list_tags_of_resource(ResourceArn=outputs["TableArn"])["Tags"]
+    return {
+        "queue": sqs.list_queue_tags(QueueUrl=outputs["QueueUrl"]).get("Tags", {}),
+        "own": sqs.list_queue_tags(QueueUrl=outputs["OwnUrl"]).get("Tags", {}),
+        "topic": {
+            t["Key"]: t["Value"]
+            for t in sns.list_tags_for_resource(ResourceArn=outputs["TopicArn"])["Tags"]
+        },
+        "table": {t["Key"]: t["Value"] for t in table_tags},
+    }
+
+
+def test_stack_tags_reach_every_taggable_resource(aws: Client) -> None:
+    stack_tags = [{"Key": "project", "Value": "p1"}, {"Key": "service", "Value": "svc"}]
+    with patches.disabled("propagate_stack_tags"):
+        _deploy_change_set(aws, "gap", TAGGED_STACK, Tags=stack_tags)
+        gap = _tags_of_resources(aws, _outputs(aws, "gap"))
+        assert "project" not in gap["queue"]
+
+    _deploy_change_set(aws, "tagged", TAGGED_STACK, Tags=stack_tags)
+    tags = _tags_of_resources(aws, _outputs(aws, "tagged"))
+    for kind in ("queue", "topic", "table"):
+        assert tags[kind]["project"] == "p1", kind
+        assert tags[kind]["service"] == "svc", kind
+        assert tags[kind]["aws:cloudformation:stack-name"] == "tagged", kind
+    assert tags["queue"]["aws:cloudformation:logical-id"] == "Queue"
+    # The resource's own tag wins over the stack's.
+    assert tags["own"]["service"] == "its-own"
+    assert tags["own"]["project"] == "p1"
+
+    # New stack tags on an update reach the resources too.
+    _deploy_change_set(
+        aws, "tagged", TAGGED_STACK, "UPDATE", Tags=[{"Key": "project", "Value": "p2"}]
+    )
+    assert _tags_of_resources(aws, _outputs(aws, "tagged"))["queue"]["project"] == "p2"
+
+
 # --- ListImports ---------------------------------------------------------------------------------
 
 LIST_IMPORTS_EXPORTER = {

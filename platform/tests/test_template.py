@@ -7,15 +7,15 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
-
-from localcloud.patches import apply_all
-from tests.support.templates import (
+from wildrydes_testing.templates import (
     REGION,
     lint_findings,
     load_template,
     sam_transform,
     sam_validate_lint,
 )
+
+from localcloud.patches import apply_all
 
 PLATFORM = Path(__file__).resolve().parents[1]
 TEMPLATE = PLATFORM / "template.yaml"

@@ -25,9 +25,8 @@ from wildrydes.consumer import (
 from wildrydes.events import sns_message
 from wildrydes.observability import service_logger
 from wildrydes.ride import Ride
-
-from tests.support.routing import make_ride
-from tests.support.sqs_events import (
+from wildrydes_testing.routing import make_ride
+from wildrydes_testing.sqs_events import (
     failed_ids,
     received_event,
     sns_envelope,

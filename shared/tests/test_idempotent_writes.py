@@ -18,8 +18,7 @@ from wildrydes.idempotent_writes import (
     timestamp,
     transaction_refused_by_condition,
 )
-
-from tests.support.templates import REGION
+from wildrydes_testing.templates import REGION
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ class System:
         return stacks.client(service, self.env)
 
     def outputs(self, stack: str) -> dict[str, str]:
-        return stacks.stack_outputs(f"wild-rydes-{stack}", self.env)
+        return stacks.service_outputs(f"wild-rydes-{stack}", self.env)
 
     def post(self, body: Any, headers: Mapping[str, str] | None = None) -> Response:
         data = body if isinstance(body, bytes) else json.dumps(body).encode()

@@ -17,11 +17,11 @@ import pytest
 from wildrydes.events import sns_message
 from wildrydes.ride import Ride, RideRequest
 
-from scripts import smoke, stacks
+from scripts import services, smoke, stacks
 from tests.e2e.conftest import REPO_ROOT, System, make, wait_until
 
 pytestmark = pytest.mark.e2e
-CONSUMERS = ("notification", "accounting", "extraordinary")
+CONSUMERS = services.names("consumer")
 
 
 def ride(fare: float, distance: float, customer: str | None = None) -> dict[str, Any]:
@@ -230,6 +230,7 @@ def deploy_copy_with_filter(system: System, tmp_path: Path, old: str, new: str) 
     `sam build` + `sam deploy` (the same stack, as a developer's changed branch would)."""
     copy = tmp_path / "repo"
     shutil.copytree(REPO_ROOT / "shared/layer", copy / "shared/layer")
+    shutil.copytree(REPO_ROOT / "shared/templates", copy / "shared/templates")
     shutil.copytree(
         REPO_ROOT / "services/extraordinary",
         copy / "services/extraordinary",
@@ -274,7 +275,9 @@ def test_deleting_a_consumer_removes_its_subscription_and_protects_the_platform(
     system: System,
 ) -> None:
     topic = system.outputs("platform")["TopicArn"]
-    queue_arn = system.outputs("extraordinary")["QueueArn"]
+    outputs = system.outputs("extraordinary")
+    queue_arn = outputs["QueueArn"]
+    cloudformation = system.client("cloudformation")
 
     def subscribed() -> bool:
         subscriptions = system.client("sns").list_subscriptions_by_topic(TopicArn=topic)
@@ -283,6 +286,10 @@ def test_deleting_a_consumer_removes_its_subscription_and_protects_the_platform(
     assert subscribed()
     make("destroy", "SERVICE=extraordinary", "TARGET=local", env={**os.environ})
     assert not subscribed()
+    # The nested inbox went with it: its stack deleted, its queue gone.
+    [inbox] = cloudformation.describe_stacks(StackName=outputs["InboxStackId"])["Stacks"]
+    assert inbox["StackStatus"] == "DELETE_COMPLETE"
+    assert outputs["QueueUrl"] not in system.client("sqs").list_queues().get("QueueUrls", [])
 
     refused = subprocess.run(
         ["make", "--no-print-directory", "destroy-platform", "TARGET=local"],

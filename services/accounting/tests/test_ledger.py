@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from accounting.ledger import book_ride
 from botocore.exceptions import ClientError
-
-from tests.support.routing import make_ride
+from wildrydes_testing.routing import make_ride
 
 
 class CancellingClient:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.support import consumer_stack as check
-from tests.support.consumer_contract import ConsumerStackContract
+from wildrydes_testing import consumer_stack as check
+from wildrydes_testing.consumer_contract import ConsumerStackContract
 
 STACK = check.ConsumerStack("accounting")
 

@@ -6,8 +6,7 @@ from decimal import Decimal
 
 import pytest
 from extraordinary.criteria import THRESHOLDS, reasons
-
-from tests.support.routing import ROUTES, Route, make_ride, subscription_properties
+from wildrydes_testing.routing import ROUTES, Route, make_ride, subscription_properties
 
 
 def filter_thresholds() -> dict[str, Decimal]:

@@ -8,11 +8,10 @@ from typing import Any
 
 import pytest
 from wildrydes.events import sns_message
-
-from tests.support.consumer_contract import ConsumerHandlerContract
-from tests.support.consumers import Consumer, consumer
-from tests.support.routing import make_ride
-from tests.support.sqs_events import failed_ids, sns_envelope, sqs_event, sqs_record
+from wildrydes_testing.consumer_contract import ConsumerHandlerContract
+from wildrydes_testing.consumers import Consumer, consumer
+from wildrydes_testing.routing import make_ride
+from wildrydes_testing.sqs_events import failed_ids, sns_envelope, sqs_event, sqs_record
 
 MODULE = "extraordinary.app"
 

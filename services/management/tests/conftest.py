@@ -16,8 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-
-from tests.support.templates import REGION, load_template
+from wildrydes_testing.templates import REGION, load_template
 
 # Handlers read their configuration at import (once per cold start); give them values so they
 # import here. The fixtures below point them at the moto resources.

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from tests.support.consumer_contract import ConsumerHandlerContract
-from tests.support.consumers import Consumer, consumer
-from tests.support.routing import make_ride
-from tests.support.sqs_events import failed_ids, sqs_record
+from wildrydes_testing.consumer_contract import ConsumerHandlerContract
+from wildrydes_testing.consumers import Consumer, consumer
+from wildrydes_testing.routing import make_ride
+from wildrydes_testing.sqs_events import failed_ids, sqs_record
 
 MODULE = "notification.app"
 

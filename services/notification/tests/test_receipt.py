@@ -6,8 +6,7 @@ from decimal import Decimal
 
 import pytest
 from notification.receipt import money, receipt_text
-
-from tests.support.routing import make_ride
+from wildrydes_testing.routing import make_ride
 
 
 def test_the_seed_ride_receipt() -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 from moto import mock_aws
-
-from tests.support.routing import ROUTES, Route, make_ride, routed
+from wildrydes_testing.routing import ROUTES, Route, make_ride, routed
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=[route.label for route in ROUTES])

@@ -18,8 +18,8 @@ import boto3
 from wildrydes.events import ride_from_sqs_body, sns_message
 from wildrydes.ride import Ride, RideRequest
 
-from tests.support.sqs_events import received_event
-from tests.support.templates import REGION, REPO_ROOT, load_template
+from wildrydes_testing.sqs_events import received_event
+from wildrydes_testing.templates import REGION, REPO_ROOT, load_template
 
 CONSUMERS = ("notification", "accounting", "extraordinary")
 

@@ -17,7 +17,7 @@ from cfnlint.api import lint_file
 from cfnlint.decode.cfn_yaml import load
 from samtranslator.translator.transform import transform
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
 
 
@@ -62,3 +62,14 @@ def sam_validate_lint(folder: Path) -> subprocess.CompletedProcess[str]:
         check=False,
         timeout=300,
     )
+
+
+def tag_literals(node: Any) -> list[Any]:
+    """Every Tags property anywhere in a template fragment. Stack tags from the deploy
+    (scripts/stacks.py) are the one place tags are set: a literal could disagree with the prefix."""
+    if isinstance(node, dict):
+        found = [node["Tags"]] if "Tags" in node else []
+        return found + [tag for value in node.values() for tag in tag_literals(value)]
+    if isinstance(node, list):
+        return [tag for item in node for tag in tag_literals(item)]
+    return []

@@ -17,9 +17,9 @@ from moto import mock_aws
 from wildrydes.events import sns_message
 from wildrydes.ride import Ride
 
-from tests.support.routing import subscribe_queue, template_path
-from tests.support.sqs_events import received_event
-from tests.support.templates import REGION, load_template
+from wildrydes_testing.routing import subscribe_queue, template_path
+from wildrydes_testing.sqs_events import received_event
+from wildrydes_testing.templates import REGION, load_template
 
 
 def create_table_like(dynamodb: Any, service: str, logical_id: str, name: str) -> str:

@@ -16,7 +16,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.support.templates import REGION
+from wildrydes_testing.templates import REGION
 
 ACCOUNT = "123456789012"
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:wild-rydes-platform-RideCompletionTopic-TEST"

@@ -1,9 +1,11 @@
-"""Checks every consumer stack (notification, accounting, extraordinary) must pass.
+"""Checks every consumer stack (notification, accounting, extraordinary, any new one) must pass.
 
-The three stacks share one shape: queue + DLQ + delivery DLQ, a queue policy bound to the
-platform topic, a subscription, a function with an SQS event, a table, DLQ alarms. Each
-service's test_template.py calls these on its own template, plus its service-specific checks
-(filter policy, table key, exact IAM actions).
+A consumer stack is its own subscription, table, function and log group, plus the shared inbox
+module (shared/templates/consumer-inbox.yaml: queue, DLQs, queue policies, alarms) nested as an
+AWS::Serverless::Application. The inbox's own shape is checked once, in
+shared/tests/test_consumer_inbox.py; these check how each service uses it. Each service's
+test_template.py runs them through the contract, plus its own checks (filter policy, table key,
+exact IAM actions).
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from tests.support.packaged import sam_transform_packaged
-from tests.support.routing import template_path
-from tests.support.templates import load_template
+from wildrydes_testing.packaged import sam_transform_packaged
+from wildrydes_testing.routing import template_path
+from wildrydes_testing.templates import REPO_ROOT, load_template, tag_literals
 
 TOPIC_ARN = {"Fn::ImportValue": {"Fn::Sub": "${PlatformStackName}-TopicArn"}}
 KEY_ARN = {"Fn::ImportValue": {"Fn::Sub": "${PlatformStackName}-KeyArn"}}
@@ -31,6 +33,10 @@ BOUNDARY_IF_GIVEN = {
 LOG_RETENTION_DAYS = 30
 FOURTEEN_DAYS = 14 * 24 * 3600
 MAX_RECEIVE_COUNT = 5
+INBOX_TEMPLATE = REPO_ROOT / "shared" / "templates" / "consumer-inbox.yaml"
+INBOX = "Inbox"
+# The kinds of resource only the inbox module may declare, so the consumers cannot drift apart.
+INBOX_KINDS = ("AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "AWS::CloudWatch::Alarm")
 
 
 class ConsumerStack:
@@ -55,6 +61,14 @@ class ConsumerStack:
 
     def properties(self, name: str) -> dict[str, Any]:
         return self.template["Resources"][name]["Properties"]
+
+    @cached_property
+    def inbox(self) -> dict[str, Any]:
+        """The shared inbox module's template (what the nested application deploys)."""
+        return load_template(INBOX_TEMPLATE)
+
+    def inbox_properties(self, name: str) -> dict[str, Any]:
+        return self.inbox["Resources"][name]["Properties"]
 
     @property
     def function_name(self) -> str:
@@ -103,64 +117,42 @@ def get_att(resource: str, attribute: str = "Arn") -> dict[str, Any]:
     return {"Fn::GetAtt": [resource, attribute]}
 
 
-def assert_queues_are_encrypted_with_the_platform_key(stack: ConsumerStack) -> None:
-    queues = stack.resources("AWS::SQS::Queue")
-    assert set(queues) == {"Queue", "DeadLetterQueue", "DeliveryDeadLetterQueue"}
-    for name, queue in queues.items():
-        assert queue["Properties"]["KmsMasterKeyId"] == KEY_ARN, name
-        assert 60 <= queue["Properties"]["KmsDataKeyReusePeriodSeconds"] <= 86400, name
+def inbox_output(name: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [INBOX, f"Outputs.{name}"]}
+
+
+def assert_inbox_is_the_shared_module(stack: ConsumerStack) -> None:
+    """The queue, DLQs, policies and alarms come from the module, never from the service."""
+    [(name, inbox)] = stack.resources("AWS::Serverless::Application").items()
+    assert name == INBOX
+    location = (stack.folder / inbox["Properties"]["Location"]).resolve()
+    assert location == INBOX_TEMPLATE.resolve()
+    parameters = inbox["Properties"]["Parameters"]
+    assert parameters["PlatformStackName"] == {"Ref": "PlatformStackName"}
+    assert parameters["ServiceName"] == stack.service
+    for kind in INBOX_KINDS:
+        assert stack.resources(kind) == {}, f"{kind} belongs in the inbox module"
+    # As deployed: a nested stack SAM packages with the service's stack.
+    [nested] = stack.resources("AWS::CloudFormation::Stack", deployed=True).values()
+    assert nested["Properties"]["Parameters"]["ServiceName"] == stack.service
 
 
 def assert_failed_records_reach_the_dlq(stack: ConsumerStack) -> None:
-    redrive = stack.properties("Queue")["RedrivePolicy"]
+    redrive = stack.inbox_properties("Queue")["RedrivePolicy"]
     assert redrive == {
         "deadLetterTargetArn": get_att("DeadLetterQueue"),
         "maxReceiveCount": MAX_RECEIVE_COUNT,
     }
     # Documented where operators look: the stack description and the DLQ alarm.
     assert f"maxReceiveCount ({MAX_RECEIVE_COUNT})" in stack.template["Description"]
-    for name in ("DeadLetterQueue", "DeliveryDeadLetterQueue"):
-        assert stack.properties(name)["MessageRetentionPeriod"] == FOURTEEN_DAYS, name
 
 
 def assert_visibility_timeout_covers_retried_invocations(stack: ConsumerStack) -> None:
     # AWS: at least 6 x the function timeout, plus the batching window.
     minimum = 6 * stack.function_timeout + stack.sqs_event["MaximumBatchingWindowInSeconds"]
-    assert stack.properties("Queue")["VisibilityTimeout"] >= minimum
-
-
-def _policy_for(stack: ConsumerStack, queue: str) -> dict[str, Any]:
-    policies = [
-        policy["Properties"]
-        for policy in stack.resources("AWS::SQS::QueuePolicy").values()
-        if {"Ref": queue} in policy["Properties"]["Queues"]
-    ]
-    assert len(policies) == 1, f"{queue} needs exactly one queue policy"
-    return policies[0]["PolicyDocument"]
-
-
-def assert_only_the_topic_sends_and_only_over_tls(stack: ConsumerStack) -> None:
-    for queue in ("Queue", "DeliveryDeadLetterQueue", "DeadLetterQueue"):
-        statements = _policy_for(stack, queue)["Statement"]
-        allows = [s for s in statements if s["Effect"] == "Allow"]
-        denies = [s for s in statements if s["Effect"] == "Deny"]
-        # Every queue refuses plain HTTP, for every action and principal.
-        assert any(
-            s["Principal"] == "*"
-            and s["Action"] == "sqs:*"
-            and get_att(queue) in as_list(s["Resource"])
-            and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-            for s in denies
-        ), queue
-        if queue == "DeadLetterQueue":
-            # Only SQS's own redrive writes here; nobody is granted anything.
-            assert allows == [], queue
-            continue
-        [allow] = allows
-        assert allow["Principal"] == {"Service": "sns.amazonaws.com"}
-        assert allow["Action"] == "sqs:SendMessage"
-        assert get_att(queue) in as_list(allow["Resource"])
-        assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": TOPIC_ARN}}
+    visibility = stack.properties(INBOX)["Parameters"]["VisibilityTimeout"]
+    assert int(visibility) >= minimum
+    assert stack.inbox_properties("Queue")["VisibilityTimeout"] == {"Ref": "VisibilityTimeout"}
 
 
 def assert_subscription_delivers_to_the_queue(stack: ConsumerStack) -> None:
@@ -168,13 +160,13 @@ def assert_subscription_delivers_to_the_queue(stack: ConsumerStack) -> None:
     properties = subscription["Properties"]
     assert properties["Protocol"] == "sqs"
     assert properties["TopicArn"] == TOPIC_ARN
-    assert properties["Endpoint"] == get_att("Queue")
+    # The endpoint is the inbox's output: CloudFormation creates the subscription after the
+    # whole inbox stack, queue policy included, so the queue accepts SNS by the first delivery.
+    assert properties["Endpoint"] == inbox_output("QueueArn")
     assert properties["RawMessageDelivery"] is False  # the handler parses the SNS envelope
     assert properties["RedrivePolicy"] == {
-        "deadLetterTargetArn": get_att("DeliveryDeadLetterQueue")
+        "deadLetterTargetArn": inbox_output("DeliveryDeadLetterQueueArn")
     }
-    # The queue must accept SNS before the first delivery.
-    assert "TopicQueuesPolicy" in as_list(subscription.get("DependsOn", []))
 
 
 def numeric_operands(policy: Any) -> list[Any]:
@@ -206,7 +198,7 @@ def assert_filter_policy_is_literal(stack: ConsumerStack, expected: dict[str, An
 def assert_function_consumes_the_queue_in_partial_batches(stack: ConsumerStack) -> None:
     [mapping] = stack.resources("AWS::Lambda::EventSourceMapping", deployed=True).values()
     properties = mapping["Properties"]
-    assert properties["EventSourceArn"] == get_att("Queue")
+    assert properties["EventSourceArn"] == inbox_output("QueueArn")
     assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert 1 <= properties["BatchSize"] <= 10
     assert 0 < properties["MaximumBatchingWindowInSeconds"] <= 5
@@ -263,24 +255,6 @@ def assert_environment_and_failure_rate_parameter(stack: ConsumerStack, handler:
         assert not pattern.fullmatch(bad), bad
 
 
-def assert_dlqs_alarm_when_not_empty(stack: ConsumerStack) -> None:
-    watched = set()
-    for alarm in stack.resources("AWS::CloudWatch::Alarm").values():
-        properties = alarm["Properties"]
-        assert properties["Namespace"] == "AWS/SQS"
-        assert properties["MetricName"] == "ApproximateNumberOfMessagesVisible"
-        assert properties["ComparisonOperator"] == "GreaterThanThreshold"
-        assert properties["Threshold"] == 0
-        assert properties["TreatMissingData"] == "notBreaching"
-        [dimension] = properties["Dimensions"]
-        assert dimension["Name"] == "QueueName"
-        watched.add(dimension["Value"]["Fn::GetAtt"][0])
-        # An alarm nobody hears is no alarm: the platform's alerts topic, firing and clearing.
-        assert properties["AlarmActions"] == [ALERTS_TOPIC_ARN]
-        assert properties["OKActions"] == [ALERTS_TOPIC_ARN]
-    assert watched == {"DeadLetterQueue", "DeliveryDeadLetterQueue"}
-
-
 def assert_every_role_has_the_workload_boundary(stack: ConsumerStack) -> None:
     """Every IAM role SAM generates or the template declares takes PermissionsBoundaryArn."""
     parameter = stack.template["Parameters"]["PermissionsBoundaryArn"]
@@ -312,20 +286,19 @@ def assert_function_logs_expire(stack: ConsumerStack) -> None:
 
 def assert_outputs_and_platform_parameter(stack: ConsumerStack) -> None:
     outputs = stack.template["Outputs"]
-    assert outputs["QueueUrl"]["Value"] == {"Ref": "Queue"}
-    assert outputs["DeadLetterQueueUrl"]["Value"] == {"Ref": "DeadLetterQueue"}
+    # Tooling merges the nested inbox's outputs (QueueUrl, DLQs...) through this one.
+    assert outputs["InboxStackId"]["Value"] == {"Ref": INBOX}
     assert outputs["TableName"]["Value"] == {"Ref": "Table"}
+    assert outputs["FunctionName"]["Value"] == {"Ref": stack.function_name}
     parameter = stack.template["Parameters"]["PlatformStackName"]
     assert parameter["Default"] == "wild-rydes-platform"
     assert re.fullmatch(parameter["AllowedPattern"], "wild-rydes-platform")
 
 
-def assert_resources_are_tagged(stack: ConsumerStack) -> None:
-    expected = {"project": "wild-rydes", "service": stack.service}
-    assert stack.template["Globals"]["Function"]["Tags"] == expected
-    for kind in ("AWS::SQS::Queue", "AWS::DynamoDB::Table"):
-        for name, resource in stack.resources(kind).items():
-            tags = {tag["Key"]: tag["Value"] for tag in resource["Properties"]["Tags"]}
-            assert tags == expected, name
+def assert_tags_come_from_the_deploy_alone(stack: ConsumerStack) -> None:
+    """Stack tags from `make deploy` (project = the stack prefix, service) propagate to every
+    resource, nested inbox included; a literal in a template could disagree with the prefix."""
+    assert tag_literals(stack.template) == []
+    assert tag_literals(stack.inbox) == []
     environment = stack.template["Globals"]["Function"]["Environment"]["Variables"]
     assert environment["POWERTOOLS_SERVICE_NAME"] == stack.service

@@ -14,13 +14,15 @@ from typing import Any
 
 from samtranslator.translator.transform import transform
 
-from tests.support.templates import REGION, _OfflinePolicyLoader, load_template
+from wildrydes_testing.templates import REGION, _OfflinePolicyLoader, load_template
 
 PACKAGE_BUCKET = "s3://packaged-artifacts"
 _CODE_PROPERTIES = {
     "AWS::Serverless::Function": "CodeUri",
     "AWS::Serverless::LayerVersion": "ContentUri",
 }
+# A nested application's local template becomes an S3 URL when packaged.
+PACKAGE_URL = "https://s3.us-east-1.amazonaws.com/packaged-artifacts"
 
 
 def sam_transform_packaged(path: Path, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -30,6 +32,8 @@ def sam_transform_packaged(path: Path, parameters: dict[str, Any] | None = None)
         code_property = _CODE_PROPERTIES.get(resource["Type"])
         if code_property and isinstance(resource["Properties"].get(code_property), str):
             resource["Properties"][code_property] = f"{PACKAGE_BUCKET}/{name}.zip"
+        if resource["Type"] == "AWS::Serverless::Application":
+            resource["Properties"]["Location"] = f"{PACKAGE_URL}/{name}.template"
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
     values = {"AWS::Region": REGION, "AWS::AccountId": "123456789012", **(parameters or {})}
     return transform(template, values, _OfflinePolicyLoader())  # type: ignore[arg-type]
