@@ -116,33 +116,48 @@ def target_environment(target: str) -> dict[str, str]:
 _print_lock = threading.Lock()
 
 
-def run(command: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
+def run(sam_args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
     """Run a SAM command, its output prefixed with the stack folder (deploys run side by side)."""
     label = str(cwd.relative_to(REPO_ROOT))
     with _print_lock:
-        print(f"[{label}] + sam {' '.join(command[1:])}", flush=True)
+        print(f"[{label}] + sam {' '.join(sam_args)}", flush=True)
+    command, sam_env = sam_command(env)
     process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [*command, *sam_args],
+        cwd=cwd,
+        env=sam_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     assert process.stdout is not None
     for line in process.stdout:
         with _print_lock:
             print(f"[{label}] {line}", end="", flush=True)
     if process.wait() != 0:
-        raise StackError(f"{label}: `sam {command[1]}` failed with exit code {process.returncode}")
+        raise StackError(f"{label}: `sam {sam_args[0]}` failed with exit code {process.returncode}")
 
 
 def sam() -> str:
     return str(Path(sys.executable).parent / "sam")
 
 
+def sam_command(env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The SAM CLI of this venv and its environment. Against a custom endpoint (localcloud)
+    SAM runs through localcloud.sam_cli, so `sam delete` reads back the nested-stack
+    TemplateURLs that `sam deploy` wrote on that endpoint."""
+    if not (env.get("AWS_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_S3")):
+        return [sam()], dict(env)
+    python_path = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    return [sys.executable, "-m", "localcloud.sam_cli"], {**env, "PYTHONPATH": python_path}
+
+
 def deploy(stack: Stack, env: Mapping[str, str]) -> None:
     build_env = dict(env)
     build_env["PATH"] = f"{find_python313(env)}{os.pathsep}{env.get('PATH', '')}"
-    run([sam(), "build", "--cached", "--parallel"], stack.folder, build_env)
+    run(["build", "--cached", "--parallel"], stack.folder, build_env)
     run(
         [
-            sam(),
             "deploy",
             "--stack-name",
             stack.stack_name,
@@ -239,13 +254,13 @@ def destroy(stack: Stack, env: Mapping[str, str]) -> None:
                 f"{', '.join(users)}. Delete those first (make destroy SERVICE=<name>, or "
                 "make destroy-all)."
             )
-    run([sam(), "delete", "--stack-name", stack.stack_name, "--no-prompts"], stack.folder, env)
+    run(["delete", "--stack-name", stack.stack_name, "--no-prompts"], stack.folder, env)
 
 
 def logs(stack: Stack, env: Mapping[str, str]) -> None:
     """The stack's function logs of the last hour, via the SAM CLI (AWS and localcloud alike)."""
     run(
-        [sam(), "logs", "--stack-name", stack.stack_name, "--start-time", "1hour ago"],
+        ["logs", "--stack-name", stack.stack_name, "--start-time", "1hour ago"],
         stack.folder,
         env,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import boto3
@@ -108,9 +109,7 @@ def test_destroy_platform_is_refused_while_a_service_imports_it(
 
         cloudformation.delete_stack(StackName="wild-rydes-accounting")
         assert stacks.main(["destroy", "platform"]) == 0
-        assert ran == [
-            [stacks.sam(), "delete", "--stack-name", "wild-rydes-platform", "--no-prompts"]
-        ]
+        assert ran == [["delete", "--stack-name", "wild-rydes-platform", "--no-prompts"]]
 
 
 def test_a_deploy_builds_then_deploys_from_the_stack_folder_with_its_tags(
@@ -122,8 +121,8 @@ def test_a_deploy_builds_then_deploys_from_the_stack_folder_with_its_tags(
     stacks.deploy(stacks.parse_stack("accounting", "staging"), {"PATH": str(python.parent)})
 
     (build, build_cwd), (deploy, deploy_cwd) = ran
-    assert build[1] == "build"
-    assert deploy[1] == "deploy"
+    assert build[0] == "build"
+    assert deploy[0] == "deploy"
     assert build_cwd == deploy_cwd == stacks.REPO_ROOT / "services/accounting"
     assert deploy[deploy.index("--stack-name") + 1] == "staging-accounting"
     assert "PlatformStackName=staging-platform" in deploy
@@ -147,3 +146,13 @@ def test_services_get_the_ci_permissions_boundary_when_one_is_set(
     assert stacks.parse_stack("platform", "wild-rydes").parameter_overrides == [
         "ProjectName=wild-rydes"
     ]
+
+
+def test_sam_runs_plain_against_aws_and_through_localcloud_sam_cli_on_an_endpoint() -> None:
+    command, env = stacks.sam_command({"PATH": "/bin"})
+    assert command == [stacks.sam()]
+    assert env == {"PATH": "/bin"}
+
+    command, env = stacks.sam_command({"AWS_ENDPOINT_URL": "http://localhost:4566"})
+    assert command[1:] == ["-m", "localcloud.sam_cli"]
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(stacks.REPO_ROOT)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,8 @@ from localcloud.server import LocalCloud, start
 STACKS = Path(__file__).parent / "stacks"
 PLATFORM = "lc-platform"
 CONSUMER = "lc-consumer"
-VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = REPO_ROOT / ".venv" / "bin"
 
 
 def _python313_bin() -> Path | None:
@@ -260,3 +263,67 @@ def test_deleting_the_stack_removes_the_subscription(
     assert sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"] == []
     names = [s["StackName"] for s in aws("cloudformation").describe_stacks()["Stacks"]]
     assert CONSUMER not in names
+
+
+def test_sam_delete_of_a_nested_application_needs_localcloud_sam_cli(
+    sam_env: dict[str, str], aws: Callable[[str], Any], tmp_path: Path
+) -> None:
+    """Gap: plain `sam delete` cannot parse the TemplateURL `sam deploy` wrote on a custom
+    endpoint; through localcloud.sam_cli the parent, its child and the artifact all go."""
+    name = "lc-nested"
+    _sam(sam_env, "build", "--build-dir", str(tmp_path / "build"), cwd=STACKS / "nested")
+    _sam(
+        sam_env,
+        "deploy",
+        "--template-file",
+        str(tmp_path / "build" / "template.yaml"),
+        "--stack-name",
+        name,
+        "--resolve-s3",
+        "--no-confirm-changeset",
+        "--capabilities",
+        "CAPABILITY_AUTO_EXPAND",
+        cwd=STACKS / "nested",
+    )
+    cloudformation = aws("cloudformation")
+    queue_url = _outputs(aws, name)["QueueUrl"]
+    (child,) = [
+        r["PhysicalResourceId"]
+        for r in cloudformation.describe_stack_resources(StackName=name)["StackResources"]
+        if r["ResourceType"] == "AWS::CloudFormation::Stack"
+    ]
+    original = cloudformation.get_template(StackName=name, TemplateStage="Original")
+    # The packaged child's URL on the endpoint: what plain SAM cannot parse back.
+    endpoint = re.escape(sam_env["AWS_ENDPOINT_URL"])
+    found = re.search(endpoint + r"/([^/\s\"']+)/([^\s\"']+)", str(original["TemplateBody"]))
+    assert found, original["TemplateBody"]
+    bucket, key = found.groups()
+    aws("s3").head_object(Bucket=bucket, Key=key)
+
+    delete = ["delete", "--stack-name", name, "--no-prompts", "--region", "us-east-1"]
+    plain = subprocess.run(
+        [str(SAM), *delete], cwd=STACKS / "nested", env=sam_env, capture_output=True, text=True
+    )
+    assert plain.returncode != 0
+    assert "not a valid S3 url" in plain.stdout + plain.stderr
+
+    wrapped = subprocess.run(
+        [sys.executable, "-m", "localcloud.sam_cli", *delete],
+        cwd=STACKS / "nested",
+        env={**sam_env, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert wrapped.returncode == 0, wrapped.stdout + wrapped.stderr
+    for stack in (name, child):
+        statuses = [
+            s["StackStatus"]
+            for s in cloudformation.describe_stacks()["Stacks"]
+            if stack in (s["StackName"], s["StackId"])
+        ]
+        assert statuses in ([], ["DELETE_COMPLETE"])
+    with pytest.raises(aws("sqs").exceptions.QueueDoesNotExist):
+        aws("sqs").get_queue_attributes(QueueUrl=queue_url)
+    with pytest.raises(aws("s3").exceptions.ClientError):
+        aws("s3").head_object(Bucket=bucket, Key=key)
