@@ -127,6 +127,11 @@ smoke: ## Submit the seed ride and show which services received it (TARGET=aws|l
 demo: setup ## Run everything locally: localcloud, all five stacks, rides that show the filters
 	$(PY) -m scripts.demo
 
+.PHONY: new-service
+new-service: setup ## Scaffold a consumer service: make new-service NAME=<name> [FILTER='<SNS filter policy JSON>']
+	@# NAME and FILTER reach the script through the environment, never pasted into the shell.
+	@$(PY) -m scripts.new_service --name "$${NAME-}" --filter "$${FILTER-}"
+
 .PHONY: test-e2e
 test-e2e: setup ## Only the end-to-end tests (deploys all stacks into a private localcloud)
 	$(VENV)/bin/pytest -q tests/e2e

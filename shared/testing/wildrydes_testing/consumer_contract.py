@@ -14,6 +14,7 @@ from typing import ClassVar
 import pytest
 from wildrydes.consumer import ConfigurationError, FailureRateError
 
+from scripts import services
 from wildrydes_testing import consumer_stack as check
 from wildrydes_testing.consumers import Consumer, consumer
 from wildrydes_testing.events import EventLoader
@@ -26,6 +27,11 @@ from wildrydes_testing.templates import lint_findings, sam_validate_lint
 def _stack(service: str) -> check.ConsumerStack:
     """One parsed (and SAM-transformed) template per service for the whole test run."""
     return check.ConsumerStack(service)
+
+
+def _package(service: str) -> str:
+    """The service's Python package, from its manifest (a hyphenated name has "_" there)."""
+    return services.get(service).package
 
 
 class ConsumerStackContract:
@@ -61,7 +67,7 @@ class ConsumerStackContract:
         check.assert_function_consumes_the_queue_in_partial_batches(self.stack)
 
     def test_environment_and_failure_rate_parameter(self) -> None:
-        handler = f"{self.service}.app.lambda_handler"
+        handler = f"{_package(self.service)}.app.lambda_handler"
         check.assert_environment_and_failure_rate_parameter(self.stack, handler)
 
     def test_every_role_has_the_workload_boundary_when_given(self) -> None:
@@ -84,7 +90,7 @@ class ConsumerHandlerContract:
 
     @property
     def module(self) -> str:
-        return f"{self.service}.app"
+        return f"{_package(self.service)}.app"
 
     def rides_recorded(self, running: Consumer) -> int:
         """How many rides the service has recorded; one item per ride unless it says otherwise."""
