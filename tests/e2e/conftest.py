@@ -33,10 +33,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def make(*args: str, env: Mapping[str, str], timeout: float = DEPLOY_TIMEOUT_S) -> str:
+def make(
+    *args: str,
+    env: Mapping[str, str],
+    timeout: float = DEPLOY_TIMEOUT_S,
+    cwd: Path = REPO_ROOT,
+) -> str:
     result = subprocess.run(
         ["make", "--no-print-directory", *args],
-        cwd=REPO_ROOT,
+        cwd=cwd,
         env=dict(env),
         capture_output=True,
         text=True,
