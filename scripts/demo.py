@@ -70,7 +70,7 @@ def main() -> int:
     if localcloud_cli.main(["up"]) != 0:
         return 1
     try:
-        step(2, "deploying platform, management, notification, accounting, extraordinary")
+        step(2, f"deploying {', '.join(('platform', *stacks.SERVICES))}")
         if stacks.main(["--target", "local", "deploy", "platform", *stacks.SERVICES]) != 0:
             return 1
         step(3, "submitting rides through the API and watching the fan-out")

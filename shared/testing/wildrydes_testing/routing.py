@@ -21,6 +21,8 @@ from wildrydes.ride import Ride, RideRequest
 from wildrydes_testing.sqs_events import received_event
 from wildrydes_testing.templates import REGION, REPO_ROOT, load_template
 
+# The consumers whose filter policies the design contract fixes (section 3) and ROUTES proves;
+# a service added later (make new-service) proves its own filter in its own tests.
 CONSUMERS = ("notification", "accounting", "extraordinary")
 
 
