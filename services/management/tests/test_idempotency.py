@@ -174,3 +174,14 @@ def test_fingerprints_ignore_formatting_but_not_values() -> None:
     )
     other = RideRequest.model_validate({**SEED, "customer": "234235"})
     assert idempotency.fingerprint(other) != idempotency.fingerprint(same)
+
+
+def test_minus_zero_is_the_same_ride_as_zero_for_a_retry(post_ride, cloud) -> None:
+    first = post_ride({**SEED, "fare": 0}, Idempotency_Key=KEY)
+    retry_text = json.dumps({**SEED, "fare": "FARE"}).replace('"FARE"', "-0.0")
+    retry = post_ride(retry_text, Idempotency_Key=KEY)
+
+    assert first["statusCode"] == retry["statusCode"] == 201
+    assert body_of(retry) == body_of(first)
+    assert body_of(first)["fare"] == 0
+    assert len(cloud.rides()) == 1

@@ -200,6 +200,18 @@ def test_failed_batches_land_in_an_encrypted_queue_watched_by_an_alarm(resources
     assert alarm["OKActions"] == [ALERTS_TOPIC_ARN]
 
 
+def test_every_queue_refuses_requests_without_tls(resources) -> None:
+    queues = set(of_type(resources, "AWS::SQS::Queue"))
+    covered = set()
+    for policy in of_type(resources, "AWS::SQS::QueuePolicy").values():
+        properties = policy["Properties"]
+        [deny] = [s for s in properties["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+        assert (deny["Principal"], deny["Action"]) == ("*", "sqs:*")
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        covered |= {queue["Ref"] for queue in properties["Queues"]}
+    assert queues == covered == {"PublisherFailureQueue"}
+
+
 def test_every_role_is_within_the_workload_boundary_when_one_is_given(resources) -> None:
     template = load_template(TEMPLATE)
     parameter = template["Parameters"]["PermissionsBoundaryArn"]

@@ -28,19 +28,80 @@ SNS_NUMBER_LIMIT = 1_000_000_000  # an int so error messages read "1000000000"
 SNS_NUMBER_DECIMAL_PLACES = 5
 
 
-def _number_only(value: Any) -> Any:
-    """Accept JSON numbers only: no booleans (a bool is an int in Python), no numeric strings."""
+class OutOfRangeNumber:
+    """A JSON number whose exponent no Decimal can hold (`0E1000000000000000000`): the API's
+    parser hands it to validation this way, so the error names the field it was in."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"OutOfRangeNumber({_shown_text(self.text)!r})"
+
+
+def json_decimal(text: str) -> Decimal | OutOfRangeNumber:
+    """json.loads' parse_float / parse_int: the number exactly as written."""
+    try:
+        return Decimal(text)
+    except ArithmeticError:  # decimal.InvalidOperation: an exponent beyond Decimal's range
+        return OutOfRangeNumber(text)
+
+
+def _exact_number(value: Any) -> Any:
+    """Accept JSON numbers only (no booleans — a bool is an int in Python — no numeric strings),
+    and return the number in its one exact form, checked against what SNS and DynamoDB hold.
+
+    The form: trailing zeros dropped and positive exponents written out, without rounding
+    (`1.000…0` with 40 zeros is 1, `0E+127` is 0, `-0` is 0), so the checks below and every
+    later step (DynamoDB's serializer, the SNS attribute, the idempotency fingerprint) see the
+    same value. Decimal's own normalize() would round to 28 digits first and hide
+    `1E-1000027` as 0; this never rounds.
+    """
+    if isinstance(value, OutOfRangeNumber):
+        raise ValueError(
+            f"must be at most {SNS_NUMBER_LIMIT} with at most "
+            f"{SNS_NUMBER_DECIMAL_PLACES} decimal places, got {_shown_text(value.text)}"
+        )
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValueError("must be a number")
-    if isinstance(value, float):
-        # str() keeps the decimal the client wrote instead of the binary float's expansion.
-        return Decimal(str(value))
-    return value
+    # str() keeps the decimal the client wrote instead of the binary float's expansion.
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite():
+        raise ValueError("must be a finite number")
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    significant = list(digits)
+    while len(significant) > 1 and significant[-1] == 0:
+        significant.pop()
+        exponent += 1
+    if significant == [0]:
+        return Decimal(0)
+    if sign:
+        raise ValueError(f"must be at least 0, got {_shown(number)}")
+    leading_power = exponent + len(significant) - 1  # 1E+9 has 9: checked before any arithmetic
+    if leading_power > 9 or Decimal((0, significant, exponent)) > SNS_NUMBER_LIMIT:
+        raise ValueError(f"must be at most {SNS_NUMBER_LIMIT}, got {_shown(number)}")
+    if exponent < -SNS_NUMBER_DECIMAL_PLACES:
+        raise ValueError(
+            f"must have at most {SNS_NUMBER_DECIMAL_PLACES} decimal places, got {_shown(number)}"
+        )
+    if exponent > 0:  # 1E+2 as 100: the plain form DynamoDB, SNS and JSON all show
+        return Decimal(int("".join(map(str, significant))) * 10**exponent)
+    return Decimal((0, significant, exponent))
+
+
+def _shown(number: Decimal) -> str:
+    return _shown_text(str(number))
+
+
+def _shown_text(text: str) -> str:
+    """A number for an error message: at most 40 characters of it."""
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 RideNumber = Annotated[
     Decimal,
-    BeforeValidator(_number_only),
+    BeforeValidator(_exact_number),
     Field(
         ge=0,
         le=SNS_NUMBER_LIMIT,

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from wildrydes.ride import json_decimal
+
 JSON_TYPE = "application/json"
 
 
@@ -100,8 +102,8 @@ def parse_json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(
             text,
-            parse_float=Decimal,
-            parse_int=Decimal,  # no int() digit limit; the model bounds the value
+            parse_float=json_decimal,
+            parse_int=json_decimal,  # no int() digit limit; the model bounds the value
             parse_constant=Decimal,
             object_pairs_hook=_object_without_duplicates,
         )
