@@ -13,7 +13,9 @@ STACK_PREFIX ?= wild-rydes
 
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt 2>/dev/null | cksum | cut -d' ' -f1)
+# checkov pins boto3 and friends to versions aws-sam-cli cannot share: its own venv inside .venv.
+CHECKOV_VENV := $(VENV)/checkov
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt requirements-checkov.txt 2>/dev/null | cksum | cut -d' ' -f1)
 STACKS := $(PY) -m scripts.stacks --target $(TARGET) --prefix $(STACK_PREFIX)
 
 # Refuse a missing or unknown SERVICE / TARGET before anything touches AWS.
@@ -34,15 +36,17 @@ help: ## List the targets
 .PHONY: setup
 setup: $(STAMP) ## Create .venv with the pinned toolchain and install the git hook (no-op when current)
 
-$(STAMP): requirements-dev.txt
+$(STAMP): requirements-dev.txt requirements-checkov.txt
 	@command -v python3.11 >/dev/null || { echo "error: python3.11 not found (pyenv install 3.11)" >&2; exit 1; }
 	@test -x $(PY) || python3.11 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@test -x $(CHECKOV_VENV)/bin/python || python3.11 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	@if [ -d .git ]; then $(VENV)/bin/pre-commit install --install-hooks >/dev/null; fi
 	@rm -f $(VENV)/.installed-*; touch $@
 
 .PHONY: lint
-lint: setup ## Run every pre-commit check over all files (ruff, cfn-lint, YAML, whitespace)
+lint: setup ## Run every pre-commit check over all files (ruff, cfn-lint, checkov, YAML, whitespace)
 	$(VENV)/bin/pre-commit run --all-files --show-diff-on-failure
 
 .PHONY: test

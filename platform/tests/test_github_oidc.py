@@ -25,6 +25,8 @@ ACCOUNT = "123456789012"
 REPO = "octo-org/wild-rydes"
 PROVIDER = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com"
 BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/wild-rydes-workload-boundary"
+# Every stack's roles live under this IAM path (Globals RolePath / Path in the templates).
+ROLE_PATH = "wild-rydes-fan-out/"
 PROJECT_TEMPLATES = [
     REPO_ROOT / "platform/template.yaml",
     *sorted(REPO_ROOT.glob("services/*/template.yaml")),
@@ -202,6 +204,12 @@ def _condition_holds(
                 if (actual is None) != (wanted == ["true"]):
                     return False
                 continue
+            if operator.startswith("ForAnyValue:"):
+                # Holds when any value of the (multi-valued) key matches; absent: fails.
+                assert operator.split(":", 1)[1] == "StringEquals", operator
+                if not set(_listed(actual or [])) & set(wanted):
+                    return False
+                continue
             if operator.startswith("ForAllValues:"):
                 # Holds when every value of the (multi-valued) key matches; absent: holds.
                 inner = operator.split(":", 1)[1]
@@ -286,22 +294,22 @@ def test_the_role_trusts_the_provider_it_is_given_or_the_one_it_creates(deployed
         ("s3:PutObject", "s3:::aws-sam-cli-managed-default-samclisourcebucket-1x2/wr/abc", {}),
         (
             "iam:CreateRole",
-            "role/wild-rydes-accounting-AccountingFunctionRole-X1",
+            f"role/{ROLE_PATH}wild-rydes-accounting-AccountingFunctionRole-X1",
             {"iam:PermissionsBoundary": "{boundary}"},
         ),
         (
             "iam:PutRolePolicy",
-            "role/wild-rydes-management-RidePublisherRole-X1",
+            f"role/{ROLE_PATH}wild-rydes-management-RidePublisherRole-X1",
             {"iam:PermissionsBoundary": "{boundary}"},
         ),
         (
             "iam:PutRolePermissionsBoundary",
-            "role/wild-rydes-management-ApiGatewayCloudWatchRole-X1",
+            f"role/{ROLE_PATH}wild-rydes-management-ApiGatewayCloudWatchRole-X1",
             {"iam:PermissionsBoundary": "{boundary}"},
         ),
         (
             "iam:AttachRolePolicy",
-            "role/wild-rydes-notification-NotificationFunctionRole-X1",
+            f"role/{ROLE_PATH}wild-rydes-notification-NotificationFunctionRole-X1",
             {
                 "iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
                 "iam:PermissionsBoundary": "{boundary}",
@@ -309,7 +317,7 @@ def test_the_role_trusts_the_provider_it_is_given_or_the_one_it_creates(deployed
         ),
         (
             "iam:PassRole",
-            "role/wild-rydes-management-ApiGatewayCloudWatchRole-X1",
+            f"role/{ROLE_PATH}wild-rydes-management-ApiGatewayCloudWatchRole-X1",
             {"iam:PassedToService": "apigateway.amazonaws.com"},
         ),
         ("lambda:UpdateFunctionCode", "function:wild-rydes-accounting-AccountingFunction-X1", {}),
@@ -332,6 +340,7 @@ def test_the_role_trusts_the_provider_it_is_given_or_the_one_it_creates(deployed
             {
                 "aws:RequestTag/project": "wild-rydes",
                 "aws:TagKeys": ["project", "service", "aws:cloudformation:stack-name"],
+                "aws:CalledVia": ["cloudformation.amazonaws.com"],
             },
         ),
         (
@@ -373,30 +382,30 @@ def test_what_the_deploys_do_is_allowed(deployed, action, resource, context) -> 
         # nothing on the bootstrap stack or its own role even though both match the prefix.
         (
             "iam:AttachRolePolicy",
-            "role/wild-rydes-accounting-AccountingFunctionRole-X1",
+            f"role/{ROLE_PATH}wild-rydes-accounting-AccountingFunctionRole-X1",
             {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"},
         ),
         (
             "iam:PassRole",
-            "role/wild-rydes-accounting-AccountingFunctionRole-X1",
+            f"role/{ROLE_PATH}wild-rydes-accounting-AccountingFunctionRole-X1",
             {"iam:PassedToService": "ec2.amazonaws.com"},
         ),
         # Roles only inside the workload boundary: none without it, none with another one,
         # no removing it, no changing the boundary itself.
-        ("iam:CreateRole", "role/wild-rydes-accounting-Admin-1", {}),
+        ("iam:CreateRole", f"role/{ROLE_PATH}wild-rydes-accounting-Admin-1", {}),
         (
             "iam:CreateRole",
-            "role/wild-rydes-accounting-Admin-1",
+            f"role/{ROLE_PATH}wild-rydes-accounting-Admin-1",
             {"iam:PermissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess"},
         ),
-        ("iam:PutRolePolicy", "role/wild-rydes-accounting-F-1", {}),
+        ("iam:PutRolePolicy", f"role/{ROLE_PATH}wild-rydes-accounting-F-1", {}),
         (
             "iam:AttachRolePolicy",
-            "role/wild-rydes-accounting-F-1",
+            f"role/{ROLE_PATH}wild-rydes-accounting-F-1",
             {"iam:PolicyARN": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"},
         ),
-        ("iam:PutRolePermissionsBoundary", "role/wild-rydes-accounting-F-1", {}),
-        ("iam:DeleteRolePermissionsBoundary", "role/wild-rydes-accounting-F-1", {}),
+        ("iam:PutRolePermissionsBoundary", f"role/{ROLE_PATH}wild-rydes-accounting-F-1", {}),
+        ("iam:DeleteRolePermissionsBoundary", f"role/{ROLE_PATH}wild-rydes-accounting-F-1", {}),
         ("iam:CreatePolicyVersion", "policy/wild-rydes-workload-boundary", {}),
         ("iam:SetDefaultPolicyVersion", "policy/wild-rydes-workload-boundary", {}),
         # Tags: no key created for another project, no tag key the stacks do not use, and no
@@ -419,6 +428,33 @@ def test_what_the_deploys_do_is_allowed(deployed, action, resource, context) -> 
                 "aws:RequestTag/project": "wild-rydes",
                 "aws:TagKeys": ["project"],
             },
+        ),
+        # A customer key nobody tagged, tagged into the project by the role itself (not as
+        # CloudFormation creates a key), or adopted by a stack through a resource import.
+        (
+            "kms:TagResource",
+            "key/5678",
+            {"aws:RequestTag/project": "wild-rydes", "aws:TagKeys": ["project"]},
+        ),
+        (
+            "cloudformation:CreateChangeSet",
+            "stack/wild-rydes-platform/1",
+            {"cloudformation:ImportResourceTypes": ["AWS::KMS::Key"]},
+        ),
+        # A role of the account whose name happens to start with the prefix, outside the
+        # stacks' path: not re-trusted, changed, deleted or passed.
+        ("iam:UpdateAssumeRolePolicy", "role/wild-rydes-legacy-admin", {}),
+        ("iam:UpdateRole", "role/wild-rydes-legacy-admin", {}),
+        ("iam:DeleteRole", "role/wild-rydes-legacy-admin", {}),
+        (
+            "iam:PassRole",
+            "role/wild-rydes-legacy-admin",
+            {"iam:PassedToService": "lambda.amazonaws.com"},
+        ),
+        (
+            "iam:PutRolePolicy",
+            "role/wild-rydes-legacy-admin",
+            {"iam:PermissionsBoundary": "{boundary}"},
         ),
         ("cloudformation:UpdateStack", f"stack/{STACK}/1", {}),
         ("iam:PutRolePolicy", f"role/{STACK}-DeployRole-X1", {}),
@@ -583,7 +619,7 @@ def test_the_boundary_lets_the_stacks_roles_work(deployed, action, resource, con
     [
         # Whatever policy a role created by the deploy role holds, it gets none of these.
         ("iam:CreateRole", "role/anything", {}),
-        ("iam:AttachRolePolicy", "role/wild-rydes-x", {}),
+        ("iam:AttachRolePolicy", f"role/{ROLE_PATH}wild-rydes-x", {}),
         ("sts:AssumeRole", "role/OrganizationAccountAccessRole", {}),
         ("dynamodb:Scan", "table/wild-rydes-management-RidesTable-X1", {}),
         ("dynamodb:PutItem", "table/customers", {}),

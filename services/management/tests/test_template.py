@@ -235,6 +235,8 @@ def test_every_role_is_within_the_workload_boundary_when_one_is_given(resources)
                 {"Ref": "AWS::NoValue"},
             ]
         }, name
+        # The CI deploy role manages roles under this path only (platform/github-oidc.yaml).
+        assert role["Properties"]["Path"] == "/wild-rydes-fan-out/", name
 
 
 def test_the_rides_table_is_the_outbox(resources) -> None:

@@ -22,6 +22,8 @@ from wildrydes_testing.templates import REPO_ROOT, load_template, tag_literals
 TOPIC_ARN = {"Fn::ImportValue": {"Fn::Sub": "${PlatformStackName}-TopicArn"}}
 KEY_ARN = {"Fn::ImportValue": {"Fn::Sub": "${PlatformStackName}-KeyArn"}}
 ALERTS_TOPIC_ARN = {"Fn::ImportValue": {"Fn::Sub": "${PlatformStackName}-AlertsTopicArn"}}
+# The IAM path of every stack role: the CI deploy role's role grants name it.
+ROLE_PATH = "/wild-rydes-fan-out/"
 # The CI bootstrap's workload boundary when the deploy passes one, no boundary otherwise.
 BOUNDARY_IF_GIVEN = {
     "Fn::If": [
@@ -270,6 +272,8 @@ def assert_every_role_has_the_workload_boundary(stack: ConsumerStack) -> None:
     assert roles
     for name, role in roles.items():
         assert role["Properties"].get("PermissionsBoundary") == BOUNDARY_IF_GIVEN, name
+        # The CI deploy role manages roles under this path only (platform/github-oidc.yaml).
+        assert role["Properties"].get("Path") == ROLE_PATH, name
 
 
 def assert_function_logs_expire(stack: ConsumerStack) -> None:

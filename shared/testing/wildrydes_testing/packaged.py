@@ -25,9 +25,19 @@ _CODE_PROPERTIES = {
 PACKAGE_URL = "https://s3.us-east-1.amazonaws.com/packaged-artifacts"
 
 
-def sam_transform_packaged(path: Path, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The plain CloudFormation template SAM deploys, local code folders as S3 placeholders."""
+def sam_transform_packaged(
+    path: Path,
+    parameters: dict[str, Any] | None = None,
+    passthrough_metadata: bool = False,
+    metadata: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The plain CloudFormation template SAM deploys, local code folders as S3 placeholders.
+    `metadata` is merged into the named resources' Metadata first; with passthrough_metadata,
+    what SAM generates from a resource carries that resource's Metadata."""
     template = copy.deepcopy(load_template(path))
+    for name, extra in (metadata or {}).items():
+        resource = template["Resources"][name]
+        resource["Metadata"] = {**resource.get("Metadata", {}), **extra}
     for name, resource in template["Resources"].items():
         code_property = _CODE_PROPERTIES.get(resource["Type"])
         if code_property and isinstance(resource["Properties"].get(code_property), str):
@@ -36,4 +46,5 @@ def sam_transform_packaged(path: Path, parameters: dict[str, Any] | None = None)
             resource["Properties"]["Location"] = f"{PACKAGE_URL}/{name}.template"
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
     values = {"AWS::Region": REGION, "AWS::AccountId": "123456789012", **(parameters or {})}
-    return transform(template, values, _OfflinePolicyLoader())  # type: ignore[arg-type]
+    loader = _OfflinePolicyLoader()
+    return transform(template, values, loader, passthrough_metadata=passthrough_metadata)  # type: ignore[arg-type]

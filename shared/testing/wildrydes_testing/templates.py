@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cfnlint.api import lint_file
+from cfnlint.api import ManualArgs, lint_file
 from cfnlint.decode.cfn_yaml import load
 from samtranslator.translator.transform import transform
 
@@ -27,8 +27,10 @@ def load_template(path: Path) -> dict[str, Any]:
 
 
 def lint_findings(path: Path) -> list[str]:
-    """cfn-lint's findings for one template, as readable lines (empty when clean)."""
-    return [f"{m.rule.id} {m.message} (line {m.linenumber})" for m in lint_file(path)]
+    """cfn-lint's findings for one template, as readable lines (empty when clean), with the
+    settings `make lint` uses (.cfnlintrc.yaml: informational checks included)."""
+    config = ManualArgs(include_checks=["I"])
+    return [f"{m.rule.id} {m.message} (line {m.linenumber})" for m in lint_file(path, config)]
 
 
 class _OfflinePolicyLoader:
