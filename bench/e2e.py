@@ -65,9 +65,6 @@ SCAN_PAUSE_S = 0.25
 POLLER_LIMIT_S = 1800.0  # a poller stops by itself after this, whatever happens
 MAX_THROTTLE_RETRIES = 8
 OVERHEAD_TARGET_MS = 5.0
-# When each consumer's handler wrote its record (see services/<name>/src/<name>/ store modules).
-RECORDED_AT = {"notification": "sentAt", "accounting": "bookedAt", "extraordinary": "flaggedAt"}
-
 # Ride shapes that exercise the filters (notification: all; accounting: fare > 0;
 # extraordinary: fare >= 50 or distance >= 20).
 PROFILES = (
@@ -359,9 +356,10 @@ class Localcloud:
     def _scan(self) -> Iterator[tuple[str, str, float | None]]:
         """(service, ride id, when its handler recorded it) for every record in the tables."""
         for consumer in self.consumers:
-            key = smoke.RECEIVED_KEY[consumer.service]("")
+            # The item key and record time of a ride, from the service's manifest.
+            key = consumer.received.item_key("")
             attribute, prefix = next(iter(key)), next(iter(key.values()))["S"]
-            recorded_at = RECORDED_AT[consumer.service]
+            recorded_at = consumer.received.recorded_at
             pages = self._dynamodb.get_paginator("scan").paginate(
                 TableName=consumer.table,
                 ConsistentRead=True,

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from wildrydes_testing.events import EventLoader, event_loader
 from wildrydes_testing.templates import REGION, load_template
 
 # Handlers read their configuration at import (once per cold start); give them values so they
@@ -274,3 +275,9 @@ def lambda_context() -> FakeLambdaContext:
 @pytest.fixture
 def make_api_event() -> Callable[..., dict[str, Any]]:
     return api_event
+
+
+@pytest.fixture
+def events() -> EventLoader:
+    """events("api_submit_ride"): a fresh copy of tests/events/<name>.json."""
+    return event_loader(Path(__file__).parent)
