@@ -12,16 +12,7 @@ from pydantic import ValidationError
 from wildrydes.errors import field_errors
 from wildrydes.events import RideEventError, ride_from_sqs_body, sns_message
 from wildrydes.ride import Ride, RideRequest, decimal_text
-
-# The seed's smoke-test payload (the workshop's curl request).
-SEED = {
-    "from": "Berlin",
-    "to": "Munich",
-    "duration": 480,
-    "distance": 600,
-    "customer": "234234",
-    "fare": 256.5,
-}
+from wildrydes_testing.seed import SEED
 
 
 def parse(body: dict[str, Any]) -> RideRequest:

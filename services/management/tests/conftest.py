@@ -17,6 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 from wildrydes_testing.events import EventLoader, event_loader
+from wildrydes_testing.seed import SEED
 from wildrydes_testing.templates import REGION, load_template
 
 # Handlers read their configuration at import (once per cold start); give them values so they
@@ -31,16 +32,6 @@ from management.rides_store import RidesStore
 
 SERVICE = Path(__file__).resolve().parents[1]
 TEMPLATE = SERVICE / "template.yaml"
-
-# The seed's smoke-test payload (the workshop's curl request).
-SEED = {
-    "from": "Berlin",
-    "to": "Munich",
-    "duration": 480,
-    "distance": 600,
-    "customer": "234234",
-    "fare": 256.5,
-}
 
 
 class FakeLambdaContext:

@@ -7,15 +7,7 @@ import json
 
 from boto3.dynamodb.types import TypeDeserializer
 from wildrydes.events import ride_from_sqs_body
-
-SEED = {
-    "from": "Berlin",
-    "to": "Munich",
-    "duration": 480,
-    "distance": 600,
-    "customer": "234234",
-    "fare": 256.5,
-}
+from wildrydes_testing.seed import SEED
 
 
 def test_the_seed_ride_reaches_the_topic_exactly_once(cloud, post_ride, publish) -> None:

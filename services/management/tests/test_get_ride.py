@@ -5,15 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-SEED = {
-    "from": "Berlin",
-    "to": "Munich",
-    "duration": 480,
-    "distance": 600,
-    "customer": "234234",
-    "fare": 256.5,
-}
+from wildrydes_testing.seed import SEED
 
 
 def test_a_stored_ride_is_returned_as_submitted(post_ride, get_ride_by_id) -> None:

@@ -12,15 +12,8 @@ from botocore.exceptions import ClientError
 from management import idempotency, submit
 from management.rides_store import IdempotencyConflict, RidesStore
 from wildrydes.ride import Ride, RideRequest
+from wildrydes_testing.seed import SEED
 
-SEED = {
-    "from": "Berlin",
-    "to": "Munich",
-    "duration": 480,
-    "distance": 600,
-    "customer": "234234",
-    "fare": 256.5,
-}
 KEY = "3f1c7c2e-8d5b-4a51-9a77-0b6f2f9d3c11"
 
 

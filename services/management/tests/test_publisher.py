@@ -13,15 +13,7 @@ from botocore.exceptions import ClientError
 from management import publisher
 from management.rides_store import RidesStore, to_attributes
 from wildrydes.ride import Ride, RideRequest
-
-SEED = {
-    "from": "Berlin",
-    "to": "Munich",
-    "duration": 480,
-    "distance": 600,
-    "customer": "234234",
-    "fare": 256.5,
-}
+from wildrydes_testing.seed import SEED
 
 
 def store_rides(cloud, count: int) -> list[Ride]:

@@ -9,15 +9,8 @@ from typing import Any
 
 import pytest
 from management import submit
+from wildrydes_testing.seed import SEED
 
-SEED = {
-    "from": "Berlin",
-    "to": "Munich",
-    "duration": 480,
-    "distance": 600,
-    "customer": "234234",
-    "fare": 256.5,
-}
 SEED_FIELDS = ["from", "to", "duration", "distance", "customer", "fare"]
 
 

@@ -16,15 +16,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wildrydes.events import ride_from_sqs_body
+from wildrydes_testing.seed import SEED
 
-SEED = {
-    "from": "Berlin",
-    "to": "Munich",
-    "duration": 480,
-    "distance": 600,
-    "customer": "234234",
-    "fare": 256.5,
-}
 NUMBER_FIELDS = ("duration", "distance", "fare")
 # Per test, 660 in all: about 10 s against moto on 2 cores. Raise them locally to hunt further.
 EXAMPLES = {"any_request": 300, "numbers": 300, "round_trip": 60}
