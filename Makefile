@@ -51,7 +51,9 @@ lint: setup ## Run every pre-commit check over all files (ruff, cfn-lint, checko
 
 .PHONY: test
 test: lint ## Lint, then every test suite (unit, templates, localcloud, end-to-end)
-	$(VENV)/bin/pytest -q
+	@# One worker per core, a file per worker at a time (module fixtures such as the end-to-end
+	@# suite's deployment are built once); the end-to-end file is collected first.
+	$(VENV)/bin/pytest -q --numprocesses auto --dist loadfile
 
 .PHONY: test-service
 test-service: setup ## Tests of one stack: make test-service SERVICE=accounting

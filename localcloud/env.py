@@ -12,6 +12,8 @@ DEFAULT_PORT = 4566
 REGION = "us-east-1"
 # Any non-empty keys do: moto accepts them and the SDKs need some to sign requests.
 DUMMY_KEY = "test"
+# Seconds between the SAM CLI's polls of a change set or stack (SAM_CLI_POLL_DELAY).
+POLL_DELAY_S = "0.5"
 
 
 def endpoint_url(port: int) -> str:
@@ -35,4 +37,7 @@ def local_env(port: int = DEFAULT_PORT) -> dict[str, str]:
         "AWS_REGION": REGION,
         "AWS_PAGER": "",
         "SAM_CLI_TELEMETRY": "0",
+        # `sam deploy` polls CloudFormation every 5 s by default, sized for AWS's API limits;
+        # localcloud answers in milliseconds, so a stack is reported done 5 s sooner.
+        "SAM_CLI_POLL_DELAY": POLL_DELAY_S,
     }

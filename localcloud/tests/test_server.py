@@ -21,6 +21,7 @@ def test_local_env_points_every_tool_at_localhost() -> None:
         "AWS_REGION": "us-east-1",
         "AWS_PAGER": "",
         "SAM_CLI_TELEMETRY": "0",
+        "SAM_CLI_POLL_DELAY": "0.5",
     }
 
 

@@ -113,7 +113,9 @@ def wait_until(
     return condition()
 
 
-@pytest.fixture(scope="session")
+# Module scope: the suite is one module, and its teardown (localcloud stopped, the environment
+# restored) must come before a pytest-xdist worker moves on to other files.
+@pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     home = tmp_path_factory.mktemp("localcloud")
     private = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -84,8 +85,10 @@ def role_arn(aws: Callable[[str], Any]) -> str:
             ],
         }
     )
+    # A fresh name each time: moto's backends are process-wide, and a pytest-xdist worker may
+    # set this package up twice in one process (its files interleaved with other packages').
     return aws("iam").create_role(
-        RoleName="localcloud-runtime-tests", AssumeRolePolicyDocument=policy
+        RoleName=f"localcloud-runtime-tests-{uuid.uuid4().hex[:8]}", AssumeRolePolicyDocument=policy
     )["Role"]["Arn"]
 
 
