@@ -13,9 +13,11 @@ STACK_PREFIX ?= wild-rydes
 
 VENV := .venv
 PY := $(VENV)/bin/python
-# checkov pins boto3 and friends to versions aws-sam-cli cannot share: its own venv inside .venv.
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt 2>/dev/null | cksum | cut -d' ' -f1)
+# checkov pins boto3 and friends to versions aws-sam-cli cannot share: its own venv inside .venv,
+# needed by make lint only (so make demo does not wait for it).
 CHECKOV_VENV := $(VENV)/checkov
-STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt requirements-checkov.txt 2>/dev/null | cksum | cut -d' ' -f1)
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cat requirements-checkov.txt 2>/dev/null | cksum | cut -d' ' -f1)
 STACKS := $(PY) -m scripts.stacks --target $(TARGET) --prefix $(STACK_PREFIX)
 
 # Refuse a missing or unknown SERVICE / TARGET before anything touches AWS.
@@ -34,16 +36,19 @@ help: ## List the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 .PHONY: setup
-setup: $(STAMP) ## Create .venv with the pinned toolchain and install the git hook (no-op when current)
+setup: $(STAMP) $(CHECKOV_STAMP) ## Create .venv with the pinned toolchain and install the git hook (no-op when current)
 
-$(STAMP): requirements-dev.txt requirements-checkov.txt
+$(STAMP): requirements-dev.txt
 	@command -v python3.11 >/dev/null || { echo "error: python3.11 not found (pyenv install 3.11)" >&2; exit 1; }
 	@test -x $(PY) || python3.11 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	@test -x $(CHECKOV_VENV)/bin/python || python3.11 -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	@if [ -d .git ]; then $(VENV)/bin/pre-commit install --install-hooks >/dev/null; fi
 	@rm -f $(VENV)/.installed-*; touch $@
+
+$(CHECKOV_STAMP): requirements-checkov.txt | $(STAMP)
+	@test -x $(CHECKOV_VENV)/bin/python || python3.11 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@rm -f $(CHECKOV_VENV)/.installed-*; touch $@
 
 .PHONY: lint
 lint: setup ## Run every pre-commit check over all files (ruff, cfn-lint, checkov, YAML, whitespace)
@@ -130,7 +135,7 @@ smoke: ## Submit the seed ride and show which services received it (TARGET=aws|l
 	$(PY) -m scripts.smoke --target $(TARGET) --prefix $(STACK_PREFIX)
 
 .PHONY: demo
-demo: setup ## Run everything locally: localcloud, all five stacks, rides that show the filters
+demo: $(STAMP) ## Run everything locally: localcloud, all five stacks, rides that show the filters
 	$(PY) -m scripts.demo
 
 .PHONY: new-service
