@@ -19,9 +19,9 @@ from typing import Any, TextIO
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from localcloud import patches
+from localcloud.apigw.routes import ApiCatalog
+from localcloud.apigw.server import DEFAULT_PORT, ApiGateway, ApiGatewayServer
 from localcloud.runtime import invoke_routing
-from localcloud.runtime.apigw import DEFAULT_PORT, ApiGateway, ApiGatewayServer
-from localcloud.runtime.apigw_routes import ApiCatalog
 from localcloud.runtime.artifacts import ArtifactCache
 from localcloud.runtime.aws_clients import ClientFactory
 from localcloud.runtime.environment import AwsTarget

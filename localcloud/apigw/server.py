@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from localcloud.runtime.apigw_errors import (
+from localcloud.apigw.errors import (
     API_CONFIGURATION_ERROR,
     INTEGRATION_FAILURE,
     INVALID_API_KEY,
@@ -34,17 +34,17 @@ from localcloud.runtime.apigw_errors import (
     GatewayError,
     render,
 )
-from localcloud.runtime.apigw_proxy import (
+from localcloud.apigw.proxy import (
     IncomingRequest,
     MalformedProxyResponse,
     ProxyResponse,
     build_event,
     map_response,
 )
-from localcloud.runtime.apigw_routes import ApiCatalog, Route, RouteNotFound, StageNotFound
+from localcloud.apigw.routes import ApiCatalog, Route, RouteNotFound, StageNotFound
+from localcloud.apigw.throttle import Throttles
 from localcloud.runtime.functions import FunctionNotFound
 from localcloud.runtime.invoker import Invoker, Throttled
-from localcloud.runtime.throttle import Throttles
 
 log = logging.getLogger(__name__)
 

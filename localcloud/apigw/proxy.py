@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from localcloud.runtime.apigw_routes import Route
+from localcloud.apigw.routes import Route
 
 _RESPONSE_KEYS = {
     "statusCode",

@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from localcloud.runtime.apigw_proxy import IncomingRequest, ProxyResponse
-from localcloud.runtime.apigw_routes import GatewayResponseSpec, Route
+from localcloud.apigw.proxy import IncomingRequest, ProxyResponse
+from localcloud.apigw.routes import GatewayResponseSpec, Route
 
 
 @dataclass(frozen=True)
