@@ -21,13 +21,13 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from localcloud import patches
 from localcloud.apigw.routes import ApiCatalog
 from localcloud.apigw.server import DEFAULT_PORT, ApiGateway, ApiGatewayServer
+from localcloud.event_sources.supervisor import MappingSupervisor
 from localcloud.runtime import invoke_routing
 from localcloud.runtime.artifacts import ArtifactCache
 from localcloud.runtime.aws_clients import ClientFactory
 from localcloud.runtime.environment import AwsTarget
 from localcloud.runtime.invoker import DEFAULT_MAX_CONCURRENCY, InvocationResult, Invoker
 from localcloud.runtime.logs import LogSink
-from localcloud.runtime.mappings import MappingSupervisor
 
 __all__ = ["InvocationResult", "Runtime"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.runtime.event_filter import EventFilter, pattern_matches, sqs_filter_view
+from localcloud.event_sources.event_filter import EventFilter, pattern_matches, sqs_filter_view
 
 RECORD = {
     "eventName": "INSERT",

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from localcloud.runtime import Runtime, stream_poller
+from localcloud.event_sources import streams as stream_poller
+from localcloud.event_sources.mapping_config import MappingConfig
+from localcloud.runtime import Runtime
 from localcloud.runtime.invoker import InvocationResult
-from localcloud.runtime.mapping_config import MappingConfig
 from localcloud.tests.runtime.support import Deployer, drain, read_records, unique, wait_for
 
 # Records every invocation; fails (raises) when a record carries poison, or reports the first

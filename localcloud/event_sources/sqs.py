@@ -18,12 +18,12 @@ import threading
 import time
 from typing import Any
 
+from localcloud.event_sources.batch_response import failed_identifiers
+from localcloud.event_sources.event_filter import EventFilter, sqs_filter_view
+from localcloud.event_sources.mapping_config import MappingConfig
 from localcloud.runtime.aws_clients import ClientFactory
-from localcloud.runtime.batch_response import failed_identifiers
-from localcloud.runtime.event_filter import EventFilter, sqs_filter_view
 from localcloud.runtime.functions import FunctionNotFound
 from localcloud.runtime.invoker import Invoker, Throttled
-from localcloud.runtime.mapping_config import MappingConfig
 
 log = logging.getLogger(__name__)
 

@@ -26,12 +26,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from localcloud.event_sources.batch_response import failed_identifiers
+from localcloud.event_sources.event_filter import EventFilter
+from localcloud.event_sources.mapping_config import MappingConfig
 from localcloud.runtime.aws_clients import ClientFactory
-from localcloud.runtime.batch_response import failed_identifiers
-from localcloud.runtime.event_filter import EventFilter
 from localcloud.runtime.functions import FunctionNotFound
 from localcloud.runtime.invoker import InvocationResult, Invoker, Throttled
-from localcloud.runtime.mapping_config import MappingConfig
 
 log = logging.getLogger(__name__)
 

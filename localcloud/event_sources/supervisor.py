@@ -12,11 +12,11 @@ import threading
 from collections.abc import Iterable
 from typing import Protocol
 
+from localcloud.event_sources.mapping_config import MappingConfig
+from localcloud.event_sources.sqs import SqsPoller
+from localcloud.event_sources.streams import ShardState, StreamPoller
 from localcloud.runtime.aws_clients import ClientFactory
 from localcloud.runtime.invoker import Invoker
-from localcloud.runtime.mapping_config import MappingConfig
-from localcloud.runtime.sqs_poller import SqsPoller
-from localcloud.runtime.stream_poller import ShardState, StreamPoller
 
 log = logging.getLogger(__name__)
 
