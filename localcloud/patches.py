@@ -814,7 +814,7 @@ def run_invocations_in_localcloud() -> None:
     a container, and LambdaSimpleBackend (`use_docker: false`) only echoes the payload back.
 
     While a localcloud Runtime runs, it registers its invoker with
-    `localcloud.runtime.invoke_routing`; we hand Invoke (both backends) and the deprecated
+    `localcloud.lambda_runtime.invoke_routing`; we hand Invoke (both backends) and the deprecated
     InvokeAsync (LambdaFunction.invoke) to that invoker, which runs the deployed code in a worker
     process. With no invoker registered, moto's own invoke runs unchanged."""
     from moto.awslambda_simple.models import LambdaSimpleBackend

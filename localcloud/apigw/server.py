@@ -43,8 +43,8 @@ from localcloud.apigw.proxy import (
 )
 from localcloud.apigw.routes import ApiCatalog, Route, RouteNotFound, StageNotFound
 from localcloud.apigw.throttle import Throttles
-from localcloud.runtime.functions import FunctionNotFound
-from localcloud.runtime.invoker import Invoker, Throttled
+from localcloud.lambda_runtime.functions import FunctionNotFound
+from localcloud.lambda_runtime.invoker import Invoker, Throttled
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from typing import Any
 from localcloud.event_sources.batch_response import failed_identifiers
 from localcloud.event_sources.event_filter import EventFilter
 from localcloud.event_sources.mapping_config import MappingConfig
-from localcloud.runtime.aws_clients import ClientFactory
-from localcloud.runtime.functions import FunctionNotFound
-from localcloud.runtime.invoker import InvocationResult, Invoker, Throttled
+from localcloud.lambda_runtime.aws_clients import ClientFactory
+from localcloud.lambda_runtime.functions import FunctionNotFound
+from localcloud.lambda_runtime.invoker import InvocationResult, Invoker, Throttled
 
 log = logging.getLogger(__name__)
 

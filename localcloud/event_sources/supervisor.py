@@ -15,8 +15,8 @@ from typing import Protocol
 from localcloud.event_sources.mapping_config import MappingConfig
 from localcloud.event_sources.sqs import SqsPoller
 from localcloud.event_sources.streams import ShardState, StreamPoller
-from localcloud.runtime.aws_clients import ClientFactory
-from localcloud.runtime.invoker import Invoker
+from localcloud.lambda_runtime.aws_clients import ClientFactory
+from localcloud.lambda_runtime.invoker import Invoker
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,12 @@ from localcloud import patches
 from localcloud.apigw.routes import ApiCatalog
 from localcloud.apigw.server import DEFAULT_PORT, ApiGateway, ApiGatewayServer
 from localcloud.event_sources.supervisor import MappingSupervisor
-from localcloud.runtime import invoke_routing
-from localcloud.runtime.artifacts import ArtifactCache
-from localcloud.runtime.aws_clients import ClientFactory
-from localcloud.runtime.environment import AwsTarget
-from localcloud.runtime.invoker import DEFAULT_MAX_CONCURRENCY, InvocationResult, Invoker
-from localcloud.runtime.logs import LogSink
+from localcloud.lambda_runtime import invoke_routing
+from localcloud.lambda_runtime.artifacts import ArtifactCache
+from localcloud.lambda_runtime.aws_clients import ClientFactory
+from localcloud.lambda_runtime.environment import AwsTarget
+from localcloud.lambda_runtime.invoker import DEFAULT_MAX_CONCURRENCY, InvocationResult, Invoker
+from localcloud.lambda_runtime.logs import LogSink
 
 __all__ = ["InvocationResult", "Runtime"]
 

@@ -18,8 +18,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from localcloud import patches
-from localcloud.runtime import invoke_routing
-from localcloud.runtime.invoker import InvocationResult
+from localcloud.lambda_runtime import invoke_routing
+from localcloud.lambda_runtime.invoker import InvocationResult
 
 Client = Callable[[str], Any]
 REGION = "us-east-1"

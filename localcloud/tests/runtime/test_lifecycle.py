@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from localcloud import patches
-from localcloud.runtime import Runtime, invoke_routing
-from localcloud.runtime.artifacts import ArtifactCache
+from localcloud.lambda_runtime import invoke_routing
+from localcloud.lambda_runtime.artifacts import ArtifactCache
+from localcloud.runtime import Runtime
 from localcloud.tests.runtime.support import Deployer, wait_for
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from localcloud.event_sources import streams as stream_poller
 from localcloud.event_sources.mapping_config import MappingConfig
+from localcloud.lambda_runtime.invoker import InvocationResult
 from localcloud.runtime import Runtime
-from localcloud.runtime.invoker import InvocationResult
 from localcloud.tests.runtime.support import Deployer, drain, read_records, unique, wait_for
 
 # Records every invocation; fails (raises) when a record carries poison, or reports the first

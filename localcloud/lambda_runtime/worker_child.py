@@ -1,10 +1,10 @@
 """One Lambda execution environment: a long-lived child process that runs one function's handler.
 
-The parent (`localcloud.runtime.workers`) starts this file as a script with `python -I` so that
-neither the repository root (whose `platform/` folder shadows the standard library) nor the
-parent's PYTHON* variables leak into the function. It must therefore import nothing but the
-standard library. Requests and results travel as JSON over two inherited pipes (fds given on the
-command line), not over stdout, because the handler's own prints go to stdout.
+The parent (`localcloud.lambda_runtime.worker_process`) starts this file as a script with
+`python -I` so that neither the repository root (whose `platform/` folder shadows the standard
+library) nor the parent's PYTHON* variables leak into the function. It must therefore import
+nothing but the standard library. Requests and results travel as JSON over two inherited pipes
+(fds given on the command line), not over stdout, because the handler's own prints go there.
 
 Lambda's Python runtime behaviours copied here on purpose, so handlers behave as in AWS:
 - the code directory first on sys.path, then each layer's `python/` folders (like /opt/python),

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from localcloud.runtime.functions import FunctionSpec
+from localcloud.lambda_runtime.functions import FunctionSpec
 
 
 @dataclass(frozen=True)

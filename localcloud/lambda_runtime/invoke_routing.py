@@ -17,14 +17,14 @@ from typing import Any, Protocol
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.core.exceptions import JsonRESTError
 
-from localcloud.runtime.functions import FunctionSpec, lambda_backend, spec_from_model
-from localcloud.runtime.invoker import InvocationResult, Throttled
+from localcloud.lambda_runtime.functions import FunctionSpec, lambda_backend, spec_from_model
+from localcloud.lambda_runtime.invoker import InvocationResult, Throttled
 
 log = logging.getLogger(__name__)
 
 
 class InvocationTarget(Protocol):
-    """What routing needs from an invoker (localcloud.runtime.invoker.Invoker)."""
+    """What routing needs from an invoker (localcloud.lambda_runtime.invoker.Invoker)."""
 
     def invoke_spec(
         self, spec: FunctionSpec, event_json: str, invoked_arn: str, client_context: Any = None

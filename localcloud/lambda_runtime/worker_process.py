@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+WORKER_SCRIPT = Path(__file__).with_name("worker_child.py")
 
 
 @dataclass
@@ -38,7 +38,7 @@ def new_log_stream_name() -> str:
 
 
 class WorkerProcess:
-    """A child running `worker.py` for one function configuration (identified by fingerprint)."""
+    """A child running `worker_child.py` for one function configuration (by fingerprint)."""
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from localcloud.runtime.environment import AwsTarget
+from localcloud.lambda_runtime.environment import AwsTarget
 
 # Localcloud calls are local and quick; fail fast and let the poller loop retry instead.
 _CONFIG = Config(

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from localcloud.runtime.artifacts import ArtifactCache, layer_python_paths
-from localcloud.runtime.environment import AwsTarget, worker_environment
-from localcloud.runtime.functions import FunctionSpec, load_function
-from localcloud.runtime.logs import LogSink
-from localcloud.runtime.workers import WorkerProcess, WorkerReply, new_log_stream_name
+from localcloud.lambda_runtime.artifacts import ArtifactCache, layer_python_paths
+from localcloud.lambda_runtime.environment import AwsTarget, worker_environment
+from localcloud.lambda_runtime.functions import FunctionSpec, load_function
+from localcloud.lambda_runtime.logs import LogSink
+from localcloud.lambda_runtime.worker_process import WorkerProcess, WorkerReply, new_log_stream_name
 
 log = logging.getLogger(__name__)
 
