@@ -18,7 +18,7 @@
    The same N rides (wildrydes.events.sns_message) are published from C threads; one
    long-polling receiver per queue notes when each ride arrives.
    Both sides also send a few rides one at a time ("idle" latency, no backlog).
-3. The runtime's warm invocation overhead (localcloud.runtime.bench_overhead; target < 5 ms p50).
+3. The runtime's warm invocation overhead (bench/runtime_overhead.py; target < 5 ms p50).
 
 Not part of `make test`: timings depend on the machine. Exit code 0 when every ride fanned out.
 """
@@ -479,9 +479,9 @@ class MotoBaseline:
 
 
 def runtime_overhead(invocations: int) -> tuple[float | None, str]:
-    """p50 (ms) of a warm Runtime.invoke, and bench_overhead's own output."""
+    """p50 (ms) of a warm Runtime.invoke, and runtime_overhead.py's own output."""
     completed = subprocess.run(
-        [sys.executable, "-m", "localcloud.runtime.bench_overhead", "-n", str(invocations)],
+        [sys.executable, str(REPO_ROOT / "bench" / "runtime_overhead.py"), "-n", str(invocations)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -613,7 +613,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         (local, base), (local_idle, base_idle), args.rides, args.clients, system.batching_windows
     )
 
-    log("runtime warm invocation overhead (localcloud.runtime.bench_overhead)")
+    log("runtime warm invocation overhead (bench/runtime_overhead.py)")
     p50, output = runtime_overhead(args.overhead_n)
     print("\nruntime warm invocation overhead:")
     for line in output.splitlines():

@@ -1,6 +1,6 @@
 """Measures the local runtime's warm invocation overhead (not part of the test suite).
 
-Run from the repository root:  .venv/bin/python -m localcloud.runtime.bench_overhead [-n 500]
+Run from the repository root:  .venv/bin/python bench/runtime_overhead.py [-n 500]
 
 It starts its own moto server and Runtime on free ports, deploys a no-op function, warms it, and
 reports percentiles for (a) a direct `Runtime.invoke` (what pollers and API Gateway use: pipe
@@ -14,14 +14,19 @@ import argparse
 import io
 import socket
 import statistics
+import sys
 import tempfile
 import time
 import zipfile
+from pathlib import Path
 
 import boto3
 from moto.server import ThreadedMotoServer
 
-from localcloud.runtime import Runtime
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # localcloud, when run as a script from anywhere
+
+from localcloud.runtime import Runtime  # noqa: E402
 
 _NOOP = "def handler(event, context):\n    return event\n"
 

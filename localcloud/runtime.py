@@ -1,4 +1,6 @@
-"""localcloud's runtime: runs Lambda code, polls event sources, serves API Gateway stages.
+"""localcloud's runtime: its three subsystems wired together — the Lambda runtime
+(localcloud.lambda_runtime) runs function code, the event-source pollers
+(localcloud.event_sources) feed it, the API Gateway data plane (localcloud.apigw) serves stages.
 
 It lives in the same process as the moto server (it reads code zips and API definitions from
 moto's in-process backends) and talks to everything else through the public AWS APIs at
