@@ -4,9 +4,10 @@ Pinned to moto 5.2.5. Each gap is closed by one function below (decorated with `
 docstring names the gap; `apply_all()` applies them all, idempotently. The replacements are
 recorded, so a test can switch one patch off (`disabled(name)`) and show that moto still has the
 gap: after a moto upgrade, `pytest localcloud/tests/test_patches.py` says which patches are still
-needed. New CloudFormation resource handlers live in `cfn_resources.py`; they do nothing until
-`add_missing_cfn_resources()` registers them here. Likewise `runtime/invoke_routing.py` only
-holds the registry of the runtime's invokers that `run_invocations_in_localcloud()` forwards to.
+needed. New CloudFormation resource handlers live in `cloudformation/` (a module per service);
+they do nothing until `add_missing_cfn_resources()` registers them here. Likewise
+`lambda_runtime/invoke_routing.py` only holds the registry of the runtime's invokers that
+`run_invocations_in_localcloud()` forwards to.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from moto.cloudformation.exceptions import ValidationError
 from moto.core.responses import ActionResult
 from moto.sns.utils import FilterPolicyMatcher
 
-from localcloud import cfn_resources, sam_transform
+from localcloud import cloudformation, sam_transform
 
 MOTO_VERSION = "5.2.5"
 
@@ -366,13 +367,13 @@ def add_missing_cfn_resources() -> None:
     name for Ref instead of the stack id, no parent tags, and is deleted and created anew on
     every parent update (its queues lose their messages).
 
-    The handlers in cfn_resources.py create/update/delete real state in moto's backends; here
+    The handlers in cloudformation/ create/update/delete real state in moto's backends; here
     they are put in front of moto's own model map.
 
     AWS::S3::BucketPolicy stays skipped on purpose: moto enforces a bucket policy's Deny
     statements while ignoring their conditions, so the SAM CLI managed bucket's "deny s3:* unless
     aws:SecureTransport" statement would block every upload to it over plain HTTP."""
-    added = {cls.cloudformation_type(): cls for cls in cfn_resources.HANDLERS}
+    added = {cls.cloudformation_type(): cls for cls in cloudformation.HANDLERS}
     original_model_map = cfn_parsing.get_model_map
     original_name_map = cfn_parsing.get_name_type_map
 
@@ -870,7 +871,7 @@ def complete_openapi_import() -> None:
 
     moto's import runs unchanged; then we fix the imported methods, the API's binary media
     types and its gateway responses from the same document. (CloudFormation's RestApi Body goes
-    through cfn_resources.)"""
+    through localcloud.cloudformation.)"""
     from moto.apigateway.models import APIGatewayBackend
 
     original = APIGatewayBackend.__dict__["put_rest_api"]
@@ -887,7 +888,7 @@ def complete_openapi_import() -> None:
         mode = kwargs.get("mode", args[1] if len(args) > 1 else "merge")
         if mode == "overwrite":
             api.gateway_responses = {}
-        cfn_resources.import_gateway_responses(self, api.id, api_doc)
+        cloudformation.import_gateway_responses(self, api.id, api_doc)
         return api
 
     # import_rest_api calls self.put_rest_api, so this covers both.
@@ -895,7 +896,7 @@ def complete_openapi_import() -> None:
 
 
 def _complete_imported_methods(api: Any, api_doc: dict[str, Any]) -> None:
-    key_schemes = cfn_resources.api_key_schemes(api_doc)
+    key_schemes = cloudformation.api_key_schemes(api_doc)
     default_security = api_doc.get("security")
     binary_types = api_doc.get("x-amazon-apigateway-binary-media-types")
     if binary_types:

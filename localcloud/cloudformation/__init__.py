@@ -1,0 +1,51 @@
+"""CloudFormation resource handlers for the types moto 5.2.5 skips or gets wrong, one module
+per service.
+
+Each handler turns template properties into calls on moto's real backends (so a subscription made
+by a stack filters messages exactly like one made with the API) and keeps what it needs to
+update and delete that state. They are plain classes: `patches.add_missing_cfn_resources()` is
+what makes moto's CloudFormation use them.
+
+moto's CloudFormation calls, per resource:
+  create_from_cloudformation_json(name, {"Properties": ...}, account, region) -> handler
+  update_from_cloudformation_json(original_resource=handler, new_resource_name, json, account,
+                                  region) -> handler
+  handler.delete(account, region)
+and reads handler.physical_resource_id (Ref) and handler.get_cfn_attribute(name) (GetAtt).
+"""
+
+from __future__ import annotations
+
+from localcloud.cloudformation.apigateway import (
+    ApiDeployment,
+    ApiKey,
+    ApiStage,
+    RestApi,
+    UsagePlan,
+    UsagePlanKey,
+    api_key_schemes,
+    import_gateway_responses,
+)
+from localcloud.cloudformation.awslambda import LambdaEventInvokeConfig
+from localcloud.cloudformation.base import Handler
+from localcloud.cloudformation.cloudwatch import CloudWatchAlarm
+from localcloud.cloudformation.sns import SnsSubscription, SnsTopicPolicy
+from localcloud.cloudformation.sqs import SqsQueuePolicy
+from localcloud.cloudformation.stacks import NestedStack
+
+__all__ = ["HANDLERS", "Handler", "api_key_schemes", "import_gateway_responses"]
+
+HANDLERS: tuple[type[Handler], ...] = (
+    SnsSubscription,
+    SnsTopicPolicy,
+    SqsQueuePolicy,
+    RestApi,
+    ApiDeployment,
+    ApiStage,
+    ApiKey,
+    UsagePlan,
+    UsagePlanKey,
+    LambdaEventInvokeConfig,
+    CloudWatchAlarm,
+    NestedStack,
+)
