@@ -19,8 +19,9 @@ import time
 from typing import Any
 
 from localcloud.event_sources.batch_response import failed_identifiers
-from localcloud.event_sources.event_filter import EventFilter, sqs_filter_view
+from localcloud.event_sources.event_filter import sqs_filter_view
 from localcloud.event_sources.mapping_config import MappingConfig
+from localcloud.event_sources.polling import PollingLoop
 from localcloud.lambda_runtime.aws_clients import ClientFactory
 from localcloud.lambda_runtime.functions import FunctionNotFound
 from localcloud.lambda_runtime.invoker import Invoker, Throttled
@@ -29,87 +30,37 @@ log = logging.getLogger(__name__)
 
 _MAX_RECEIVE = 10  # SQS hands out at most ten messages per ReceiveMessage
 _LONG_POLL_S = 1  # short enough that stop() returns promptly
-_ERROR_BACKOFF_S = 1.0
 
 
-class SqsPoller:
+class SqsPoller(PollingLoop):
+    KIND = "sqs"
+
     def __init__(self, config: MappingConfig, clients: ClientFactory, invoker: Invoker) -> None:
-        self._config = config
-        self._filter = EventFilter(config.filter_criteria)
+        super().__init__(config)
         self._sqs = clients.client("sqs", config.region)
         self._invoker = invoker
-        self._stop = threading.Event()
-        self._in_flight = 0
-        self._slots = threading.Condition()
         self._queue_url: str | None = None
-        self._thread = threading.Thread(
-            target=self._run, name=f"sqs-poller-{config.uuid[:8]}", daemon=True
-        )
 
-    @property
-    def config(self) -> MappingConfig:
-        return self._config
-
-    def update(self, config: MappingConfig) -> None:
-        """New settings apply from the next batch (Lambda also updates in place)."""
-        self._filter = EventFilter(config.filter_criteria)
-        self._config = config
-        with self._slots:
-            self._slots.notify_all()
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        with self._slots:
-            self._slots.notify_all()
-
-    def join(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        self._thread.join(timeout)
-        with self._slots:
-            self._slots.wait_for(
-                lambda: self._in_flight == 0, max(0.0, deadline - time.monotonic())
-            )
-
-    # ---- loop -------------------------------------------------------------------------------
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            if not self._take_slot():
-                return
-            try:
-                messages = self._collect_batch(self._config)
-            except Exception:  # moto restarting, queue deleted...: keep the mapping alive
-                log.exception("receiving from %s failed", self._config.source_arn)
-                self._release_slot()
-                self._stop.wait(_ERROR_BACKOFF_S)
-                continue
-            if not messages:
-                self._release_slot()
-                continue
-            threading.Thread(
-                target=self._process_and_release,
-                args=(self._config, messages),
-                name=f"sqs-batch-{self._config.uuid[:8]}",
-                daemon=True,
-            ).start()
-
-    def _take_slot(self) -> bool:
-        with self._slots:
-            self._slots.wait_for(
-                lambda: self._stop.is_set() or self._in_flight < self._config.max_concurrency
-            )
-            if self._stop.is_set():
-                return False
-            self._in_flight += 1
-            return True
-
-    def _release_slot(self) -> None:
-        with self._slots:
-            self._in_flight -= 1
-            self._slots.notify_all()
+    def poll_once(self) -> float:
+        """Take a slot *before* receiving (no message waits invisible for one), collect a batch,
+        and hand it to its own thread, which gives the slot back."""
+        if not self.take_slot():
+            return 0
+        try:
+            messages = self._collect_batch(self._config)
+        except Exception:
+            self.release_slot()
+            raise
+        if not messages:
+            self.release_slot()
+            return 0
+        threading.Thread(
+            target=self._process_and_release,
+            args=(self._config, messages),
+            name=f"sqs-batch-{self._config.uuid[:8]}",
+            daemon=True,
+        ).start()
+        return 0
 
     def _url(self, config: MappingConfig) -> str:
         if self._queue_url is None:
@@ -125,7 +76,7 @@ class SqsPoller:
         # the batch keeps it once, with its newest receipt handle.
         messages: dict[str, dict[str, Any]] = {}
         window_ends: float | None = None
-        while not self._stop.is_set() and len(messages) < config.batch_size:
+        while not self.stopping and len(messages) < config.batch_size:
             wait = _LONG_POLL_S if not messages else 0
             received = self._sqs.receive_message(
                 QueueUrl=url,
@@ -145,7 +96,7 @@ class SqsPoller:
             if remaining <= 0:
                 break
             if not received:
-                self._stop.wait(min(remaining, 0.1))
+                self.pause(min(remaining, 0.1))
         return list(messages.values())
 
     def _process_and_release(self, config: MappingConfig, messages: list[dict[str, Any]]) -> None:
@@ -154,7 +105,7 @@ class SqsPoller:
         except Exception:  # a bug here must not leak the concurrency slot
             log.exception("processing a batch from %s failed", config.source_arn)
         finally:
-            self._release_slot()
+            self.release_slot()
 
     def _process(self, config: MappingConfig, messages: list[dict[str, Any]]) -> None:
         url = self._url(config)

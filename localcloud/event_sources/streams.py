@@ -19,7 +19,6 @@ import calendar
 import datetime as dt
 import json
 import logging
-import threading
 import time
 import uuid
 from collections import deque
@@ -27,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from localcloud.event_sources.batch_response import failed_identifiers
-from localcloud.event_sources.event_filter import EventFilter
 from localcloud.event_sources.mapping_config import MappingConfig
+from localcloud.event_sources.polling import PollingLoop
 from localcloud.lambda_runtime.aws_clients import ClientFactory
 from localcloud.lambda_runtime.functions import FunctionNotFound
 from localcloud.lambda_runtime.invoker import InvocationResult, Invoker, Throttled
@@ -59,7 +58,10 @@ class _Attempt:
     invocations: int = 0
 
 
-class StreamPoller:
+class StreamPoller(PollingLoop):
+    KIND = "stream"
+    ERROR_BACKOFF_S = _POLL_INTERVAL_S  # the next regular poll retries
+
     def __init__(
         self,
         config: MappingConfig,
@@ -67,49 +69,22 @@ class StreamPoller:
         invoker: Invoker,
         shard_states: dict[str, ShardState],
     ) -> None:
-        self._config = config
-        self._filter = EventFilter(config.filter_criteria)
+        super().__init__(config)
         self._clients = clients
         self._streams = clients.client("dynamodbstreams", config.region)
         self._invoker = invoker
         self._shards = shard_states  # owned by the supervisor, survives this poller
-        self._stop = threading.Event()
         self.positioned = False  # set once every shard has an iterator (LATEST is pinned)
-        self._thread = threading.Thread(
-            target=self._run, name=f"stream-poller-{config.uuid[:8]}", daemon=True
-        )
+        self._next_shard_refresh = 0.0
 
-    @property
-    def config(self) -> MappingConfig:
-        return self._config
-
-    def update(self, config: MappingConfig) -> None:
-        self._filter = EventFilter(config.filter_criteria)
-        self._config = config
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
-
-    # ---- loop -------------------------------------------------------------------------------
-
-    def _run(self) -> None:
-        next_shard_refresh = 0.0
-        while not self._stop.is_set():
-            try:
-                if time.monotonic() >= next_shard_refresh:
-                    self._refresh_shards()
-                    next_shard_refresh = time.monotonic() + _SHARD_REFRESH_S
-                for shard in list(self._shards.values()):
-                    self._poll_shard(shard)
-            except Exception:  # keep the mapping alive across transient errors
-                log.exception("polling %s failed", self._config.source_arn)
-            self._stop.wait(_POLL_INTERVAL_S)
+    def poll_once(self) -> float:
+        """Every shard in turn, each strictly in order; new shards are looked for each second."""
+        if time.monotonic() >= self._next_shard_refresh:
+            self._refresh_shards()
+            self._next_shard_refresh = time.monotonic() + _SHARD_REFRESH_S
+        for shard in list(self._shards.values()):
+            self._poll_shard(shard)
+        return _POLL_INTERVAL_S
 
     def _refresh_shards(self) -> None:
         config = self._config
@@ -145,7 +120,7 @@ class StreamPoller:
         window_open = now - shard.first_buffered_at < config.batching_window_s
         if len(shard.buffer) < config.batch_size and window_open:
             return
-        while shard.buffer and not self._stop.is_set():
+        while shard.buffer and not self.stopping:
             batch = shard.buffer[: config.batch_size]
             done = self._deliver(shard, batch)
             if not done:
@@ -156,7 +131,7 @@ class StreamPoller:
         """Process one batch to completion; returns False when stopped before the end."""
         pending = deque([_Attempt(batch)])
         while pending:
-            if self._stop.is_set():
+            if self.stopping:
                 return False
             config = self._config
             attempt = pending[0]
@@ -170,7 +145,7 @@ class StreamPoller:
             if result is None:
                 # The batch never reached the function (throttled, function missing): Lambda
                 # retries those without counting them against MaximumRetryAttempts.
-                self._stop.wait(_RETRY_MAX_DELAY_S)
+                self.pause(_RETRY_MAX_DELAY_S)
                 continue
             attempt.invocations += 1
             still_failing = self._failing_records(config, attempt.records, result)
@@ -193,7 +168,7 @@ class StreamPoller:
                 pending.appendleft(_Attempt(attempt.records[middle:], attempt.retries))
                 pending.appendleft(_Attempt(attempt.records[:middle], attempt.retries))
             delay = min(RETRY_BASE_DELAY_S * 2 ** (attempt.retries - 1), _RETRY_MAX_DELAY_S)
-            self._stop.wait(delay)
+            self.pause(delay)
         return True
 
     def _invoke(
