@@ -12,10 +12,12 @@ they do nothing until `add_missing_cfn_resources()` registers them here. Likewis
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import logging
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -921,6 +923,40 @@ def _complete_imported_methods(api: Any, api_doc: dict[str, Any]) -> None:
 
 
 _transactions = threading.RLock()
+# Per thread, during one TransactWriteItems: table name -> the hash keys its operations touch.
+_transaction_scope = threading.local()
+
+
+def _touched_hash_keys(backend: Any, transact_items: list[dict[str, Any]]) -> dict[str, set[Any]]:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    touched: dict[str, set[Any]] = {}
+    for item in transact_items:
+        for op_type, op in item.items():
+            table = backend.tables.get(op.get("TableName"))
+            key = op.get("Item") if op_type == "Put" else op.get("Key")
+            if table is None or not isinstance(key, dict) or table.hash_key_attr not in key:
+                continue  # moto's own validation answers for it
+            touched.setdefault(table.name, set()).add(DynamoType(key[table.hash_key_attr]))
+    return touched
+
+
+def _table_snapshot(table: Any, memo: dict[int, Any]) -> Any:
+    """What moto's rollback needs of a table: every item as it is now. Only the items this
+    transaction can change are copied; the rest are shared (nothing here mutates them)."""
+    touched = getattr(_transaction_scope, "hash_keys", {}).get(table.name)
+    cls = type(table)
+    snapshot = cls.__new__(cls)
+    memo[id(table)] = snapshot
+    if touched is None:  # not a transaction's copy: the plain deep copy moto expects
+        for name, value in vars(table).items():
+            setattr(snapshot, name, copy.deepcopy(value, memo))
+        return snapshot
+    vars(snapshot).update(vars(table))
+    snapshot.items = defaultdict(dict)
+    for hash_key, stored in table.items.items():
+        snapshot.items[hash_key] = copy.deepcopy(stored) if hash_key in touched else stored
+    return snapshot
 
 
 @_patch
@@ -929,8 +965,12 @@ def keep_streams_through_cancelled_transactions() -> None:
     deep copy taken before it started. The copy has a new stream shard, so every open shard
     iterator keeps reading the old one: a stream poller sees the cancelled write as a real
     INSERT and never sees a later record. Restore the items into the live table instead, drop
-    the cancelled stream records, and keep stream readers out while a transaction runs."""
+    the cancelled stream records, and keep stream readers out while a transaction runs. The
+    copy itself costs a deep copy of every item of every table a transaction names, on each
+    transaction (a ledger of a few thousand items made each booking slower than the last):
+    only the items the transaction can change are copied now."""
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
     def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
@@ -941,6 +981,7 @@ def keep_streams_through_cancelled_transactions() -> None:
                 for name, table in live.items()
                 if table.stream_shard is not None
             }
+            _transaction_scope.hash_keys = _touched_hash_keys(self, transact_items)
             try:
                 original_transact(self, transact_items)
             except BaseException:
@@ -955,6 +996,8 @@ def keep_streams_through_cancelled_transactions() -> None:
                         del shard.items[stream_lengths[name] :]
                     self.tables[name] = table
                 raise
+            finally:
+                _transaction_scope.hash_keys = {}
 
     def get_records(self: DynamoDBStreamsBackend, *args: Any, **kwargs: Any) -> Any:
         with _transactions:
@@ -962,6 +1005,79 @@ def keep_streams_through_cancelled_transactions() -> None:
 
     original_transact = _replace(DynamoDBBackend, "transact_write_items", transact_write_items)
     original_get_records = _replace(DynamoDBStreamsBackend, "get_records", get_records)
+    _replace(Table, "__deepcopy__", _table_snapshot)
+
+
+@_patch
+def dispatch_requests_without_listing_moto() -> None:
+    """Gap (moto 5.2.5): moto's server finds the backend of every request by listing moto's
+    package folder (os.listdir plus an isdir per entry, ~150 of them) before it looks at the
+    host: about a tenth of the server's CPU under load. The list never changes while the
+    process runs: read it once."""
+    import moto.backends as moto_backends
+
+    listed = tuple(moto_backends.list_of_moto_modules())
+    _replace(moto_backends, "list_of_moto_modules", lambda: iter(listed))
+
+
+class _ReusedSigningCertificates:
+    """Stands in for the `cryptography` module inside moto.sns.models: a CertificateBuilder
+    whose sign() returns the certificate it already made for that key."""
+
+    def __init__(self) -> None:
+        import cryptography.x509
+
+        self._by_key: dict[int, Any] = {}
+        self._lock = threading.Lock()
+        self._serial = cryptography.x509.random_serial_number()
+        self.x509 = self  # moto reads cryptography.x509.CertificateBuilder / random_serial_number
+
+    def random_serial_number(self) -> int:
+        # Only the first certificate per key is kept, so one serial serves every builder.
+        return self._serial
+
+    def CertificateBuilder(self) -> Any:
+        import cryptography.x509
+
+        return _CachingBuilder(cryptography.x509.CertificateBuilder(), self)
+
+    def certificate(self, key: Any, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            if id(key) not in self._by_key:
+                self._by_key[id(key)] = (key, build())  # the key kept alive: ids stay unique
+            return self._by_key[id(key)][1]
+
+
+class _CachingBuilder:
+    def __init__(self, builder: Any, cache: _ReusedSigningCertificates) -> None:
+        self._builder = builder
+        self._cache = cache
+
+    def __getattr__(self, name: str) -> Any:
+        step = getattr(self._builder, name)
+
+        def chained(*args: Any, **kwargs: Any) -> Any:
+            return _CachingBuilder(step(*args, **kwargs), self._cache)
+
+        return chained
+
+    def sign(self, key: Any, algorithm: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._cache.certificate(
+            key, lambda: self._builder.sign(key, algorithm, *args, **kwargs)
+        )
+
+
+@_patch
+def sign_sns_messages_with_one_certificate_per_key() -> None:
+    """Gap (moto 5.2.5): every SNS delivery builds and signs a new X.509 certificate for the
+    subscription's (cached) key and keeps its PEM forever: an RSA signature and a growing map
+    per message, a tenth of the server's CPU when rides fan out. AWS signs with a certificate
+    it reuses for a long time; so does this: one per key, built on its first message. Each
+    message is still signed with the key and names (under its own SigningCertURL) that one
+    certificate, so a subscriber that verifies signatures still can."""
+    import moto.sns.models as sns_models
+
+    _replace(sns_models, "cryptography", _ReusedSigningCertificates())
 
 
 def describe() -> dict[str, str]:

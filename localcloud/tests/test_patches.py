@@ -1251,3 +1251,123 @@ def test_cancelled_transactions_leave_open_stream_iterators_intact(aws: Client) 
     assert _cancelled_transaction_then_a_put(aws, "fixed") == ["taken", "after"]
     items = aws("dynamodb").scan(TableName="fixed")["Items"]
     assert sorted(item["id"]["S"] for item in items) == ["after", "taken"]
+
+
+def test_a_cancelled_transaction_undoes_its_updates_and_copies_only_what_it_touches(
+    aws: Client,
+) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    dynamodb = aws("dynamodb")
+    dynamodb.create_table(
+        TableName="ledger",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for n in range(50):
+        dynamodb.put_item(TableName="ledger", Item={"pk": {"S": f"ride-{n}"}, "n": {"N": "1"}})
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables["ledger"]
+    untouched = dict(table.items)
+
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "ledger",
+                        "Key": {"pk": {"S": "ride-1"}},
+                        "UpdateExpression": "SET n = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}},
+                    }
+                },
+                {
+                    "ConditionCheck": {
+                        "TableName": "ledger",
+                        "Key": {"pk": {"S": "ride-2"}},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ]
+        )
+
+    # The update made in place before the cancel is undone...
+    item = dynamodb.get_item(TableName="ledger", Key={"pk": {"S": "ride-1"}})["Item"]
+    assert item["n"] == {"N": "1"}
+    # ...and every item the transaction never named is the very object it was (not a copy).
+    live = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables["ledger"]
+    assert live is table
+    same = [key for key, value in untouched.items() if live.items[key] is value]
+    assert len(same) == 48
+
+
+def test_the_server_lists_moto_s_modules_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import moto.backends as moto_backends
+
+    listings: list[str] = []
+    real_listdir = os.listdir
+
+    def counting_listdir(path: str) -> list[str]:
+        listings.append(path)
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "listdir", counting_listdir)
+    with patches.disabled("dispatch_requests_without_listing_moto"):
+        assert "sqs" in list(moto_backends.list_of_moto_modules())
+        assert "sqs" in list(moto_backends.list_of_moto_modules())
+    assert len(listings) == 2  # the gap: a directory listing per request
+
+    listings.clear()
+    assert "sqs" in list(moto_backends.list_of_moto_modules())
+    assert "sns" in list(moto_backends.list_of_moto_modules())
+    assert listings == []
+
+
+def _two_deliveries_and_their_certificates(aws: Client, topic_name: str) -> list[bytes]:
+    import base64
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    sns, sqs = aws("sns"), aws("sqs")
+    topic = sns.create_topic(Name=topic_name)["TopicArn"]
+    queue = sqs.create_queue(QueueName=topic_name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["QueueArn"])
+    for text in ("first", "second"):
+        sns.publish(TopicArn=topic, Message=text)
+    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    keys = sns_backends[DEFAULT_ACCOUNT_ID][REGION]._message_public_keys
+    certificates = []
+    for message in received:
+        envelope = json.loads(message["Body"])
+        pem = keys[envelope["SigningCertURL"].rsplit("/", 1)[-1]]
+        signed = "".join(
+            f"{name}\n{envelope[name]}\n"
+            for name in ("Message", "MessageId", "Timestamp", "TopicArn", "Type")
+        )
+        certificate = x509.load_pem_x509_certificate(pem)
+        certificate.public_key().verify(  # raises unless the signature is the certificate's
+            base64.b64decode(envelope["Signature"]),
+            signed.encode(),
+            padding.PKCS1v15(),
+            hashes.SHA256(),
+        )
+        certificates.append(pem)
+    assert len(certificates) == 2
+    return certificates
+
+
+def test_sns_signs_every_message_with_one_certificate_per_key(aws: Client) -> None:
+    with patches.disabled("sign_sns_messages_with_one_certificate_per_key"):
+        first, second = _two_deliveries_and_their_certificates(aws, "gap")
+    assert first != second  # the gap: a new certificate (and RSA signature) per message
+
+    first, second = _two_deliveries_and_their_certificates(aws, "fixed")
+    assert first == second
