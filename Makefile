@@ -68,39 +68,39 @@ test-service: setup ## Tests of one stack: make test-service SERVICE=accounting
 .PHONY: deploy-platform
 deploy-platform: ## sam build + deploy the platform stack (topic, key, exports)
 	$(require_target)
-	@$(MAKE) -s --no-print-directory setup
+	@$(MAKE) -s --no-print-directory $(STAMP)
 	$(STACKS) deploy platform
 
 .PHONY: deploy
 deploy: ## sam build + deploy one service: make deploy SERVICE=accounting
 	$(require_service)
 	$(require_target)
-	@$(MAKE) -s --no-print-directory setup
+	@$(MAKE) -s --no-print-directory $(STAMP)
 	$(STACKS) deploy $(SERVICE)
 
 .PHONY: deploy-all
 deploy-all: ## Deploy the platform, then every service
 	$(require_target)
-	@$(MAKE) -s --no-print-directory setup
+	@$(MAKE) -s --no-print-directory $(STAMP)
 	$(STACKS) deploy platform $(SERVICES)
 
 .PHONY: destroy
 destroy: ## Delete one service stack: make destroy SERVICE=accounting
 	$(require_service)
 	$(require_target)
-	@$(MAKE) -s --no-print-directory setup
+	@$(MAKE) -s --no-print-directory $(STAMP)
 	$(STACKS) destroy $(SERVICE)
 
 .PHONY: destroy-platform
 destroy-platform: ## Delete the platform stack (refused while a service still imports it)
 	$(require_target)
-	@$(MAKE) -s --no-print-directory setup
+	@$(MAKE) -s --no-print-directory $(STAMP)
 	$(STACKS) destroy platform
 
 .PHONY: destroy-all
 destroy-all: ## Delete every service, then the platform
 	$(require_target)
-	@$(MAKE) -s --no-print-directory setup
+	@$(MAKE) -s --no-print-directory $(STAMP)
 	$(STACKS) destroy $(SERVICES) platform
 
 # --- localcloud: the whole system on this machine, no Docker, no AWS account -----------------
@@ -125,13 +125,13 @@ local-env: setup ## Print export lines for AWS_ENDPOINT_URL, credentials, WILDRY
 logs: ## Recent logs of one service's functions: make logs SERVICE=accounting [TARGET=local]
 	$(require_service)
 	$(require_target)
-	@$(MAKE) -s --no-print-directory setup
+	@$(MAKE) -s --no-print-directory $(STAMP)
 	$(STACKS) logs $(SERVICE)
 
 .PHONY: smoke
 smoke: ## Submit the seed ride and show which services received it (TARGET=aws|local)
 	$(require_target)
-	@$(MAKE) -s --no-print-directory setup
+	@$(MAKE) -s --no-print-directory $(STAMP)
 	$(PY) -m scripts.smoke --target $(TARGET) --prefix $(STACK_PREFIX)
 
 .PHONY: demo
@@ -139,8 +139,12 @@ demo: $(STAMP) ## Run everything locally: localcloud, all five stacks, rides tha
 	$(PY) -m scripts.demo
 
 .PHONY: new-service
-new-service: setup ## Scaffold a consumer service: make new-service NAME=<name> [FILTER='<SNS filter policy JSON>']
-	@# NAME and FILTER reach the script through the environment, never pasted into the shell.
+# NAME and FILTER reach the script through the environment, never pasted into the shell, and
+# as typed: $(value ...) keeps make from expanding the "$or" of a filter policy, and only a NAME
+# given on the command line counts (some shells export a NAME of their own).
+new-service: override export NAME := $(if $(filter command line,$(origin NAME)),$(value NAME),)
+new-service: override export FILTER := $(value FILTER)
+new-service: $(STAMP) ## Scaffold a consumer service: make new-service NAME=<name> [FILTER='<SNS filter policy JSON>']
 	@$(PY) -m scripts.new_service --name "$${NAME-}" --filter "$${FILTER-}"
 
 .PHONY: test-e2e

@@ -931,13 +931,16 @@ def _touched_hash_keys(backend: Any, transact_items: list[dict[str, Any]]) -> di
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     touched: dict[str, set[Any]] = {}
-    for item in transact_items:
-        for op_type, op in item.items():
-            table = backend.tables.get(op.get("TableName"))
-            key = op.get("Item") if op_type == "Put" else op.get("Key")
-            if table is None or not isinstance(key, dict) or table.hash_key_attr not in key:
-                continue  # moto's own validation answers for it
-            touched.setdefault(table.name, set()).add(DynamoType(key[table.hash_key_attr]))
+    try:
+        for item in transact_items:
+            for op_type, op in item.items():
+                table = backend.tables.get(op.get("TableName"))
+                key = op.get("Item") if op_type == "Put" else op.get("Key")
+                if table is None or not isinstance(key, dict) or table.hash_key_attr not in key:
+                    continue  # moto's own validation answers for it
+                touched.setdefault(table.name, set()).add(DynamoType(key[table.hash_key_attr]))
+    except Exception:  # a malformed request: moto's validation answers it; copy in full
+        return {}
     return touched
 
 
@@ -946,12 +949,15 @@ def _table_snapshot(table: Any, memo: dict[int, Any]) -> Any:
     transaction can change are copied; the rest are shared (nothing here mutates them)."""
     touched = getattr(_transaction_scope, "hash_keys", {}).get(table.name)
     cls = type(table)
-    snapshot = cls.__new__(cls)
-    memo[id(table)] = snapshot
     if touched is None:  # not a transaction's copy: the plain deep copy moto expects
+        snapshot = cls.__new__(cls)
+        memo[id(table)] = snapshot
         for name, value in vars(table).items():
             setattr(snapshot, name, copy.deepcopy(value, memo))
         return snapshot
+    # object.__new__: moto's BaseModel.__new__ would keep every snapshot alive in its registry.
+    snapshot = object.__new__(cls)
+    memo[id(table)] = snapshot
     vars(snapshot).update(vars(table))
     snapshot.items = defaultdict(dict)
     for hash_key, stored in table.items.items():

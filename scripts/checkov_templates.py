@@ -122,7 +122,10 @@ def checkov(files: Sequence[Path]) -> int:
     command = [str(CHECKOV), "--framework", "cloudformation", "--quiet", "--compact"]
     command += ["--skip-download"]  # no Prisma Cloud guidelines: offline
     for path in files:
-        command += ["--file", str(path)]
+        # Relative to the repository: checkov 3.3.30's CKV_AWS_45 (secrets in a function's
+        # environment) reported a clean template under /tmp/... and passed it elsewhere.
+        shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+        command += ["--file", str(shown)]
     # BC_SKIP_MAPPING: no guideline mapping download either (checkov's own switch).
     env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
     return subprocess.run(command, cwd=REPO_ROOT, env=env, check=False).returncode
@@ -134,7 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     problems = unexplained_skips(paths)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
-    with tempfile.TemporaryDirectory(prefix="checkov-") as folder:
+    # Inside the repository (git-ignored), so the transformed files get relative paths too.
+    with tempfile.TemporaryDirectory(prefix=".checkov-", dir=REPO_ROOT) as folder:
         outcome = checkov([*paths, *transformed(paths, Path(folder))])
     return 1 if problems else outcome
 

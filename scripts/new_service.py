@@ -12,6 +12,7 @@ FILTER writes nothing. The filter policy is validated by SNS's own rules, throug
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import shutil
 import string
@@ -33,7 +34,8 @@ README = REPO_ROOT / "README.md"
 # make new-service adds each new service's row just above this line of the README.
 README_MARKER = "<!-- make new-service adds a row above this line -->"
 # Folders that are not consumer services, whatever the services/ folder holds.
-RESERVED = services.RESERVED_NAMES | {"management"}
+# The producer, and the CI bootstrap stack (<prefix>-github-oidc) a service stack would replace.
+RESERVED = services.RESERVED_NAMES | {"management", "github-oidc"}
 NUMBER_LIMIT = Decimal(1_000_000_000)  # the ride contract's (and SNS numeric matching's) bound
 SAMPLE_NUMBERS = (Decimal(0), Decimal(1), Decimal(20), Decimal(50), Decimal("256.5"), Decimal(600))
 
@@ -90,11 +92,26 @@ def check_name(name: str, services_dir: Path) -> str:
     if (services_dir / name).exists():
         raise ScaffoldError(f"NAME='{name}': services/{name}/ already exists")
     package = name.replace("-", "_")
-    if package in sys.stdlib_module_names or package in {"wildrydes", "wildrydes_testing"}:
+    # Lambda puts the code folder before the layers and the runtime's boto3, and the tests put
+    # every service's src/ first: a package named like any importable module would replace it.
+    if package in sys.stdlib_module_names or _importable(package):
         raise ScaffoldError(
             f"NAME='{name}': its Python package '{package}' would shadow a module of that name"
         )
     return name
+
+
+def _importable(package: str) -> bool:
+    """A module of that name exists: the toolchain's, the layer's (wildrydes, its pinned
+    requirements) or one of this repository's top-level folders."""
+    sys.path.insert(0, str(REPO_ROOT / "shared" / "layer"))
+    sys.path.insert(0, str(REPO_ROOT / "shared" / "testing"))
+    try:
+        return (REPO_ROOT / package).exists() or importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return True
+    finally:
+        del sys.path[:2]
 
 
 def parse_filter(text: str) -> dict[str, Any]:
@@ -106,6 +123,15 @@ def parse_filter(text: str) -> dict[str, Any]:
         raise ScaffoldError(f"FILTER is not JSON: {error}") from error
     if not isinstance(policy, dict):
         raise ScaffoldError("FILTER must be a JSON object (an SNS filter policy)")
+    check_or_branches(policy)
+    for operand in _numeric_operands(policy):
+        number = Decimal(str(operand)) if isinstance(operand, int | float | Decimal) else None
+        exponent = number.normalize().as_tuple().exponent if number is not None else 0
+        if number is not None and isinstance(exponent, int) and exponent < -5:
+            raise ScaffoldError(
+                f"FILTER compares with {operand}: rides carry at most 5 decimal places, as SNS "
+                "numeric matching does"
+            )
     policy = json.loads(json.dumps(policy, default=_number))  # Decimals to int/float literals
     validate_with_sns(policy)
     return policy
@@ -165,6 +191,17 @@ def validate_with_sns(policy: dict[str, Any]) -> None:
             raise ScaffoldError(
                 f"FILTER is not a valid SNS filter policy: {error.response['Error']['Message']}"
             ) from error
+
+
+def check_or_branches(policy: Any) -> None:
+    """Every "$or" holds a list of policies (objects), as SNS requires."""
+    if isinstance(policy, dict):
+        for key, value in policy.items():
+            if key == "$or":
+                if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                    raise ScaffoldError('FILTER: "$or" must be a list of filter policies (objects)')
+                for branch in value:
+                    check_or_branches(branch)
 
 
 def attribute_names(policy: Any) -> set[str]:

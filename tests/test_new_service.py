@@ -5,6 +5,7 @@ tests (the shared contract among them), and the change planner that decides its 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -72,6 +73,10 @@ def tree(root: Path) -> dict[str, bytes]:
         ("platform", "", "is reserved"),
         ("shared", "", "is reserved"),
         ("management", "", "is reserved"),
+        ("github-oidc", "", "is reserved"),
+        ("boto3", "", "would shadow a module"),
+        ("pydantic", "", "would shadow a module"),
+        ("scripts", "", "would shadow a module"),
         ("accounting", "", "services/accounting/ already exists"),
         ("json", "", "would shadow a module"),
         ("loyalty", "{not json", "FILTER is not JSON"),
@@ -81,6 +86,9 @@ def tree(root: Path) -> dict[str, bytes]:
         ("loyalty", '{"fare": 100}', "not a valid SNS filter policy"),
         ("loyalty", '{"tip": [{"numeric": [">", 0]}]}', "names tip, which no ride carries"),
         ("loyalty", '{"fare": [{"numeric": ["<", 0]}]}', "matches no ride"),
+        ("loyalty", '{"$or": 5}', '"\\$or" must be a list of filter policies'),
+        ("loyalty", '{"$or": [5]}', '"\\$or" must be a list of filter policies'),
+        ("loyalty", '{"fare": [{"numeric": ["=", 0.000015]}]}', "at most 5 decimal places"),
     ],
 )
 def test_bad_input_is_refused_and_writes_nothing(
@@ -168,4 +176,28 @@ def test_make_without_name_says_how_to_call_it(repository: Path) -> None:
     assert result.returncode == 2
     assert "NAME='' is not a service name" in result.stderr
     assert "NAME=loyalty" in result.stderr  # an example of a valid call
+    assert tree(repository) == before
+
+
+def test_make_passes_a_filter_with_or_as_typed_and_ignores_a_name_from_the_environment(
+    repository: Path,
+) -> None:
+    either = '{"$or":[{"fare":[{"numeric":[">=",100]}]},{"distance":[{"numeric":[">=",50]}]}]}'
+    result = make(repository, "new-service", "NAME=long-or-dear", f"FILTER={either}")
+    assert result.returncode == 0, result.stderr
+    template = (repository / "services/long-or-dear/template.yaml").read_text()
+    assert "$or:" in template
+
+    before = tree(repository)
+    inherited = subprocess.run(
+        ["make", "--no-print-directory", "new-service"],
+        cwd=repository,
+        env={**os.environ, "NAME": "from-the-shell"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert inherited.returncode == 2
+    assert "NAME='' is not a service name" in inherited.stderr
     assert tree(repository) == before

@@ -8,7 +8,7 @@ forms reach the same stage, for tools that build them: `/restapis/<api-id>/<stag
 Per request, like API Gateway: route by resource path and method, API key + usage plan check
 (403), throttling (429), then the AWS_PROXY Lambda integration; a function error or malformed
 response is a 502, an unknown route a 403 "Missing Authentication Token". Those errors take the
-API's gateway responses (status, headers, body) when it defines them: see apigw_errors.
+API's gateway responses (status, headers, body) when it defines them: see localcloud.apigw.errors.
 """
 
 from __future__ import annotations

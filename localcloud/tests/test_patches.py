@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -1309,9 +1310,13 @@ def test_the_server_lists_moto_s_modules_once(monkeypatch: pytest.MonkeyPatch) -
 
     listings: list[str] = []
     real_listdir = os.listdir
+    moto_folder = os.path.dirname(moto_backends.__file__)
+    this_thread = threading.get_ident()
 
     def counting_listdir(path: str) -> list[str]:
-        listings.append(path)
+        # Only this test's listings of moto's folder: other threads may list other folders.
+        if threading.get_ident() == this_thread and os.fspath(path) == moto_folder:
+            listings.append(path)
         return real_listdir(path)
 
     monkeypatch.setattr(os, "listdir", counting_listdir)

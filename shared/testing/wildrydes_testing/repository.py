@@ -17,6 +17,8 @@ _SKIPPED = (
     "__pycache__",
     ".pytest_cache",
     ".ruff_cache",
+    ".hypothesis",  # another pytest-xdist worker may be writing there during the copy
+    ".checkov-*",
 )
 
 
