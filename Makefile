@@ -18,7 +18,8 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt 2>/dev/null | cksum
 # needed by make lint only (so make demo does not wait for it).
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cat requirements-checkov.txt 2>/dev/null | cksum | cut -d' ' -f1)
-TEST_WORKERS := $(shell python3 -c "import os; print((os.cpu_count() or 1) + 1)")
+# Recursive (=): worked out only by make test, not by every make run.
+TEST_WORKERS = $(shell echo $$(( $$(nproc) + 1 )))
 STACKS := $(PY) -m scripts.stacks --target $(TARGET) --prefix $(STACK_PREFIX)
 
 # Refuse a missing or unknown SERVICE / TARGET before anything touches AWS.

@@ -37,6 +37,8 @@ sys.path.insert(0, str(REPO_ROOT / "shared" / "testing"))
 from wildrydes_testing.packaged import sam_transform_packaged  # noqa: E402
 from wildrydes_testing.templates import load_template  # noqa: E402
 
+from localcloud.sam_transform import has_sam_transform  # noqa: E402
+
 CHECKOV = REPO_ROOT / ".venv" / "checkov" / "bin" / "checkov"
 TEMPLATE_GLOBS = (
     "platform/template.yaml",
@@ -48,12 +50,6 @@ TEMPLATE_GLOBS = (
 
 def templates(root: Path = REPO_ROOT) -> list[Path]:
     return sorted({path for pattern in TEMPLATE_GLOBS for path in root.glob(pattern)})
-
-
-def is_sam(template: dict[str, Any]) -> bool:
-    transform = template.get("Transform", [])
-    names = [transform] if isinstance(transform, str) else transform
-    return "AWS::Serverless-2016-10-31" in names
 
 
 SKIP_COMMENT = re.compile(r"#\s*checkov:skip=([^:\s]*)\s*(?::\s*(.*))?$")
@@ -103,7 +99,7 @@ def transformed(paths: Sequence[Path], folder: Path) -> list[Path]:
     """The SAM templates as CloudFormation would receive them, written as JSON to folder."""
     written = []
     for path in paths:
-        if not is_sam(load_template(path)):
+        if not has_sam_transform(load_template(path)):
             continue
         template = sam_transform_packaged(
             path, passthrough_metadata=True, metadata=skip_metadata(path)
@@ -131,8 +127,8 @@ def checkov(files: Sequence[Path]) -> int:
     return subprocess.run(command, cwd=REPO_ROOT, env=env, check=False).returncode
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    del argv  # pre-commit passes no files (pass_filenames: false): every template, each run
+def main() -> int:
+    """Every template, each run (pre-commit passes no file names: pass_filenames: false)."""
     paths = templates()
     problems = unexplained_skips(paths)
     for problem in problems:
@@ -144,4 +140,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())

@@ -30,12 +30,16 @@ from scripts import services
 
 REPO_ROOT = services.REPO_ROOT
 SCAFFOLD = Path(__file__).resolve().parent / "scaffold" / "consumer"
-README = REPO_ROOT / "README.md"
 # make new-service adds each new service's row just above this line of the README.
 README_MARKER = "<!-- make new-service adds a row above this line -->"
-# Folders that are not consumer services, whatever the services/ folder holds.
-# The producer, and the CI bootstrap stack (<prefix>-github-oidc) a service stack would replace.
-RESERVED = services.RESERVED_NAMES | {"management", "github-oidc"}
+# Names no consumer may take: those that are not services, and the producer's.
+RESERVED = services.RESERVED_NAMES | {"management"}
+# The ride contract and the test helpers the scaffold uses, importable as they are in the tests.
+sys.path[:0] = [
+    path
+    for path in (str(REPO_ROOT / "shared" / "layer"), str(REPO_ROOT / "shared" / "testing"))
+    if path not in sys.path
+]
 NUMBER_LIMIT = Decimal(1_000_000_000)  # the ride contract's (and SNS numeric matching's) bound
 SAMPLE_NUMBERS = (Decimal(0), Decimal(1), Decimal(20), Decimal(50), Decimal("256.5"), Decimal(600))
 
@@ -104,14 +108,10 @@ def check_name(name: str, services_dir: Path) -> str:
 def _importable(package: str) -> bool:
     """A module of that name exists: the toolchain's, the layer's (wildrydes, its pinned
     requirements) or one of this repository's top-level folders."""
-    sys.path.insert(0, str(REPO_ROOT / "shared" / "layer"))
-    sys.path.insert(0, str(REPO_ROOT / "shared" / "testing"))
     try:
         return (REPO_ROOT / package).exists() or importlib.util.find_spec(package) is not None
     except (ImportError, ValueError):
         return True
-    finally:
-        del sys.path[:2]
 
 
 def parse_filter(text: str) -> dict[str, Any]:
@@ -144,8 +144,11 @@ def _number(value: Any) -> int | float:
 
 
 @contextmanager
-def offline_sns_and_sqs() -> Iterator[tuple[Any, Any]]:
-    """SNS and SQS clients on moto's in-process emulation: nothing leaves this machine."""
+def offline_topic_and_queue(
+    subscription: dict[str, str] | None = None,
+) -> Iterator[tuple[Any, Any, str, str]]:
+    """(sns, sqs, topic ARN, queue URL) on moto's in-process emulation, the queue subscribed to
+    the topic with the given subscription attributes: nothing leaves this machine."""
     import boto3
     from moto import mock_aws
 
@@ -156,7 +159,17 @@ def offline_sns_and_sqs() -> Iterator[tuple[Any, Any]]:
         region_name="us-east-1",
     )
     with mock_aws():
-        yield session.client("sns"), session.client("sqs")
+        sns, sqs = session.client("sns"), session.client("sqs")
+        topic = sns.create_topic(Name="wild-rydes-platform-RideCompletionTopic-1A2B3C4D5E6F")
+        queue = sqs.create_queue(QueueName="wild-rydes-new-service-Inbox-Queue-7G8H9I0J")
+        arn = sqs.get_queue_attributes(QueueUrl=queue["QueueUrl"], AttributeNames=["QueueArn"])
+        sns.subscribe(
+            TopicArn=topic["TopicArn"],
+            Protocol="sqs",
+            Endpoint=arn["Attributes"]["QueueArn"],
+            Attributes=subscription or {},
+        )
+        yield sns, sqs, topic["TopicArn"], queue["QueueUrl"]
 
 
 def validate_with_sns(policy: dict[str, Any]) -> None:
@@ -173,24 +186,14 @@ def validate_with_sns(policy: dict[str, Any]) -> None:
             f"FILTER names {', '.join(unknown)}, which no ride carries: the topic's messages have "
             f"the attributes {', '.join(sorted(published))}"
         )
-    with offline_sns_and_sqs() as (sns, sqs):
-        topic = sns.create_topic(Name="validate")["TopicArn"]
-        queue = sqs.create_queue(QueueName="validate")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
-        try:
-            sns.subscribe(
-                TopicArn=topic,
-                Protocol="sqs",
-                Endpoint=arn["Attributes"]["QueueArn"],
-                Attributes={
-                    "FilterPolicyScope": "MessageAttributes",
-                    "FilterPolicy": json.dumps(policy),
-                },
-            )
-        except ClientError as error:
-            raise ScaffoldError(
-                f"FILTER is not a valid SNS filter policy: {error.response['Error']['Message']}"
-            ) from error
+    subscription = {"FilterPolicyScope": "MessageAttributes", "FilterPolicy": json.dumps(policy)}
+    try:
+        with offline_topic_and_queue(subscription):
+            pass
+    except ClientError as error:
+        raise ScaffoldError(
+            f"FILTER is not a valid SNS filter policy: {error.response['Error']['Message']}"
+        ) from error
 
 
 def check_or_branches(policy: Any) -> None:
@@ -214,7 +217,6 @@ def attribute_names(policy: Any) -> set[str]:
 
 
 def published_attributes() -> tuple[str, ...]:
-    sys.path.insert(0, str(REPO_ROOT / "shared" / "layer"))
     from wildrydes.events import FILTERED_ATTRIBUTES
 
     return FILTERED_ATTRIBUTES
@@ -301,41 +303,33 @@ def render(scaffold: Scaffold, target: Path) -> list[Path]:
 def sqs_ride_event(scaffold: Scaffold) -> dict[str, Any]:
     """A real SNS-in-SQS delivery of a ride the filter matches: published through (moto's) SNS
     to a subscribed queue and received, then wrapped as Lambda's SQS poller delivers it."""
-
-    sys.path.insert(0, str(REPO_ROOT / "shared" / "testing"))
     from wildrydes.events import sns_message
     from wildrydes.ride import Ride
     from wildrydes_testing.sqs_events import received_event
 
+    from scripts.smoke import SEED_RIDE
+
     ride = Ride.model_validate(
         {
+            **SEED_RIDE,
             "id": "5b0c7e1f2a3d4c5e9f8a7b6c5d4e3f2a",
             "submittedAt": "2026-12-02T09:30:00.000Z",
-            "from": "Berlin",
-            "to": "Munich",
-            "duration": 480,
             "distance": scaffold.sample_distance,
-            "customer": "234234",
             "fare": scaffold.sample_fare,
         }
     )
-    with offline_sns_and_sqs() as (sns, sqs):
-        topic = sns.create_topic(Name="wild-rydes-platform-RideCompletionTopic-1A2B3C4D5E6F")
-        queue = sqs.create_queue(QueueName=f"wild-rydes-{scaffold.name}-Inbox-Queue-7G8H9I0J")
-        arn = sqs.get_queue_attributes(QueueUrl=queue["QueueUrl"], AttributeNames=["QueueArn"])
-        sns.subscribe(
-            TopicArn=topic["TopicArn"], Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"]
-        )
-        sns.publish(TopicArn=topic["TopicArn"], **sns_message(ride))
-        return received_event(sqs, queue["QueueUrl"], expected=1)
+    with offline_topic_and_queue() as (sns, sqs, topic, queue):
+        sns.publish(TopicArn=topic, **sns_message(ride))
+        return received_event(sqs, queue, expected=1)
 
 
-def add_readme_row(scaffold: Scaffold, readme: Path) -> None:
+def readme_with_row(scaffold: Scaffold, readme: Path) -> str:
+    """The README with the service's row in the routing table (written with the service)."""
     text = readme.read_text()
     if README_MARKER not in text:
-        raise ScaffoldError(f"{readme.name} has lost its marker line `{README_MARKER}`")
+        raise ScaffoldError(f"{readme} has lost its marker line `{README_MARKER}`")
     row = f"| {scaffold.name} | {scaffold.summary} | one record per ride (`rideId` key) |\n"
-    readme.write_text(text.replace(README_MARKER, row + README_MARKER, 1))
+    return text.replace(README_MARKER, row + README_MARKER, 1)
 
 
 def scaffold_service(
@@ -345,9 +339,8 @@ def scaffold_service(
     readme = root / "README.md"
     check_name(name, services_dir)
     policy = parse_filter(filter_text)
-    if README_MARKER not in readme.read_text():
-        raise ScaffoldError(f"{readme} has lost its marker line `{README_MARKER}`")
     scaffold = Scaffold(name, policy, *sample_ride(policy))
+    new_readme = readme_with_row(scaffold, readme)
     target = services_dir / name
     staging = services_dir / f".new-{name}"  # written whole, then moved: never half a service
     shutil.rmtree(staging, ignore_errors=True)
@@ -356,7 +349,7 @@ def scaffold_service(
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    add_readme_row(scaffold, readme)
+    readme.write_text(new_readme)
     for path in written:
         print(f"  wrote {(target / path.relative_to(staging)).relative_to(root)}", file=out)
     print(f"  added {name} to the services table of README.md", file=out)

@@ -24,8 +24,9 @@ MANIFEST = "service.toml"
 KINDS = ("producer", "consumer")
 # A service name is a folder, a stack-name suffix and (with "-" as "_") a Python package.
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,20}$")
-# Names that are not services: the platform stack, the shared layer folder.
-RESERVED_NAMES = frozenset({"platform", "shared"})
+# Names that are not services: the platform stack, the shared layer folder, and the CI bootstrap
+# stack (<prefix>-github-oidc), which a service stack of that name would replace.
+RESERVED_NAMES = frozenset({"platform", "shared", "github-oidc"})
 
 
 class ManifestError(Exception):
@@ -103,7 +104,12 @@ def parse_manifest(path: Path) -> Manifest:
 
 def discover(services_dir: Path = SERVICES_DIR) -> tuple[Manifest, ...]:
     """Every service: producers first (consumers need what they publish), then by name."""
-    manifests = [parse_manifest(path) for path in sorted(services_dir.glob(f"*/{MANIFEST}"))]
+    # Hidden and private folders are not services (make new-service stages one as .new-<name>).
+    manifests = [
+        parse_manifest(path)
+        for path in sorted(services_dir.glob(f"*/{MANIFEST}"))
+        if not path.parent.name.startswith((".", "_"))
+    ]
     folders = {
         path.name
         for path in (services_dir.iterdir() if services_dir.is_dir() else ())

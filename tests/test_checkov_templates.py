@@ -85,3 +85,11 @@ def test_a_finding_nobody_skipped_fails_and_a_reasoned_skip_passes(tmp_path: Pat
     )
     skipped = template(tmp_path, function_skip=reasons)
     assert checkov_templates.checkov([skipped]) == 0
+
+
+def test_without_its_venv_checkov_says_how_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(checkov_templates, "CHECKOV", tmp_path / "no-checkov")
+    assert checkov_templates.checkov([template(tmp_path)]) == 2
+    assert "run `make setup`" in capsys.readouterr().err

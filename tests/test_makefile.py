@@ -7,20 +7,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from wildrydes_testing.repository import run_make
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ["management", "notification", "accounting", "extraordinary"]
 
 
 def make(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["make", "--no-print-directory", *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    return run_make(*args, timeout=60)
 
 
 def declared_targets() -> set[str]:

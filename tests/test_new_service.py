@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from wildrydes_testing.repository import repository_copy
+from wildrydes_testing.repository import repository_copy, run_make
 
 from scripts import new_service, services
 
@@ -28,15 +28,8 @@ def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def make(root: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["make", "--no-print-directory", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
+def make(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_make(*args, cwd=root)
 
 
 def git(root: Path, *args: str) -> str:
@@ -189,14 +182,8 @@ def test_make_passes_a_filter_with_or_as_typed_and_ignores_a_name_from_the_envir
     assert "$or:" in template
 
     before = tree(repository)
-    inherited = subprocess.run(
-        ["make", "--no-print-directory", "new-service"],
-        cwd=repository,
-        env={**os.environ, "NAME": "from-the-shell"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
+    inherited = run_make(
+        "new-service", cwd=repository, env={**os.environ, "NAME": "from-the-shell"}
     )
     assert inherited.returncode == 2
     assert "NAME='' is not a service name" in inherited.stderr

@@ -62,6 +62,9 @@ def test_a_new_consumer_folder_is_discovered(tmp_path: Path) -> None:
     write(tmp_path, "payments", CONSUMER.format(name="payments", package="payments"))
     write(tmp_path, "billing-ops", CONSUMER.format(name="billing-ops", package="billing_ops"))
     assert services.names(services_dir=tmp_path) == ("billing-ops", "payments")
+    # A folder make new-service is still writing (hidden) is not a service yet.
+    write(tmp_path, ".new-loyalty", CONSUMER.format(name=".new-loyalty", package="loyalty"))
+    assert services.names(services_dir=tmp_path) == ("billing-ops", "payments")
     assert discover(tmp_path)[0].received == Received(
         "TableName", {"rideId": "{ride_id}"}, "seenAt"
     )

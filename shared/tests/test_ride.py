@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from wildrydes.errors import field_errors
 from wildrydes.events import RideEventError, ride_from_sqs_body, sns_message
 from wildrydes.ride import Ride, RideRequest, decimal_text
-from wildrydes_testing.seed import SEED
+from wildrydes_testing.seed import SEED, raw_json
 
 
 def parse(body: dict[str, Any]) -> RideRequest:
@@ -28,7 +28,7 @@ def errors_of(body: dict[str, Any]) -> dict[str, str]:
 
 def parse_text(field: str, number: str) -> RideRequest:
     """The body as the API parses it: the number exactly as the client wrote it."""
-    text = json.dumps({**SEED, field: "NUMBER"}).replace('"NUMBER"', number)
+    text = raw_json(field, number)
     return RideRequest.model_validate(json.loads(text, parse_float=Decimal, parse_int=Decimal))
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from wildrydes_testing.repository import run_make
 
 from localcloud import state
 from scripts import smoke, stacks
@@ -39,15 +39,7 @@ def make(
     timeout: float = DEPLOY_TIMEOUT_S,
     cwd: Path = REPO_ROOT,
 ) -> str:
-    result = subprocess.run(
-        ["make", "--no-print-directory", *args],
-        cwd=cwd,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    result = run_make(*args, cwd=cwd, env=env, timeout=timeout)
     assert result.returncode == 0, (
         f"make {' '.join(args)} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
     )

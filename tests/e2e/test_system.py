@@ -5,7 +5,6 @@ Tests run in the order written: the last one deletes a stack.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -18,6 +17,7 @@ import pytest
 from wildrydes.events import sns_message
 from wildrydes.ride import Ride, RideRequest
 from wildrydes_testing.repository import repository_copy
+from wildrydes_testing.seed import raw_json
 
 from scripts import services, smoke, stacks
 from tests.e2e.conftest import REPO_ROOT, System, make, wait_until
@@ -137,8 +137,7 @@ def test_invalid_rides_are_refused_and_nothing_is_stored(system: System) -> None
 
 def raw_ride(field: str, number: str, base: dict[str, Any] | None = None) -> bytes:
     """A ride's JSON with one number exactly as written (json.dumps would rewrite it)."""
-    body = {**(base or ride(10, 10)), field: "NUMBER"}
-    return json.dumps(body).replace('"NUMBER"', number).encode()
+    return raw_json(field, number, base or ride(10, 10)).encode()
 
 
 def test_numbers_equal_to_a_storable_one_are_stored_so_and_minus_zero_is_zero(

@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wildrydes.events import ride_from_sqs_body
-from wildrydes_testing.seed import SEED
+from wildrydes_testing.seed import SEED, raw_json
 
 NUMBER_FIELDS = ("duration", "distance", "fare")
 # Per test, 660 in all: about 10 s against moto on 2 cores. Raise them locally to hunt further.
@@ -68,11 +68,6 @@ idempotency_keys = st.one_of(
 )
 
 
-def with_number(field: str, number: str) -> str:
-    """The seed's JSON with one number exactly as written (json.dumps would rewrite it)."""
-    return json.dumps({**SEED, field: "NUMBER"}).replace('"NUMBER"', number)
-
-
 def rides_stored(cloud) -> int:
     """moto counts a table's items live (AWS refreshes ItemCount every ~6 hours): a scan per
     example would make each one slower than the last."""
@@ -115,7 +110,7 @@ def test_any_json_number_is_stored_exactly_or_refused_naming_its_field(
     post_ride, cloud, field: str, number: str
 ) -> None:
     before = rides_stored(cloud)
-    response = post_ride(with_number(field, number))
+    response = post_ride(raw_json(field, number))
     assert_answered_by_contract(response, before, cloud)
     answer = json.loads(response["body"])
     if response["statusCode"] == 201:

@@ -36,7 +36,7 @@ class OutOfRangeNumber:
         self.text = text
 
     def __repr__(self) -> str:
-        return f"OutOfRangeNumber({_shown_text(self.text)!r})"
+        return f"OutOfRangeNumber({_shown(self.text)!r})"
 
 
 def json_decimal(text: str) -> Decimal | OutOfRangeNumber:
@@ -60,7 +60,7 @@ def _exact_number(value: Any) -> Any:
     if isinstance(value, OutOfRangeNumber):
         raise ValueError(
             f"must be at most {SNS_NUMBER_LIMIT} with at most "
-            f"{SNS_NUMBER_DECIMAL_PLACES} decimal places, got {_shown_text(value.text)}"
+            f"{SNS_NUMBER_DECIMAL_PLACES} decimal places, got {_shown(value.text)}"
         )
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValueError("must be a number")
@@ -78,24 +78,21 @@ def _exact_number(value: Any) -> Any:
         return Decimal(0)
     if sign:
         raise ValueError(f"must be at least 0, got {_shown(number)}")
-    leading_power = exponent + len(significant) - 1  # 1E+9 has 9: checked before any arithmetic
-    if leading_power > 9 or Decimal((0, significant, exponent)) > SNS_NUMBER_LIMIT:
+    exact = Decimal((0, tuple(significant), exponent))
+    leading_power = exponent + len(significant) - 1  # 1E+9 has 9: checked before comparing
+    if leading_power > 9 or exact > SNS_NUMBER_LIMIT:
         raise ValueError(f"must be at most {SNS_NUMBER_LIMIT}, got {_shown(number)}")
     if exponent < -SNS_NUMBER_DECIMAL_PLACES:
         raise ValueError(
             f"must have at most {SNS_NUMBER_DECIMAL_PLACES} decimal places, got {_shown(number)}"
         )
-    if exponent > 0:  # 1E+2 as 100: the plain form DynamoDB, SNS and JSON all show
-        return Decimal(int("".join(map(str, significant))) * 10**exponent)
-    return Decimal((0, significant, exponent))
+    # 1E+2 as 100: the plain form DynamoDB, SNS and JSON all show.
+    return Decimal(int(exact)) if exponent > 0 else exact
 
 
-def _shown(number: Decimal) -> str:
-    return _shown_text(str(number))
-
-
-def _shown_text(text: str) -> str:
+def _shown(number: object) -> str:
     """A number for an error message: at most 40 characters of it."""
+    text = str(number)
     return text if len(text) <= 40 else f"{text[:37]}..."
 
 
