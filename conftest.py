@@ -1,5 +1,6 @@
 """Repository-wide pytest set-up."""
 
+import os
 import platform
 import sys
 from pathlib import Path
@@ -21,3 +22,7 @@ for _manifest in services.discover():
     _source = str(_manifest.folder / "src")
     if _source not in sys.path:
         sys.path.insert(0, _source)
+
+# Handlers flush their metrics as EMF log lines, which need a namespace; the templates set it
+# from the platform's export, tests use this one.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "WildRydes/test")

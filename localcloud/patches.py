@@ -367,7 +367,9 @@ def add_missing_cfn_resources() -> None:
     and ignores the OpenAPI Body; its AWS::ApiGateway::Deployment has no Ref value; its
     AWS::CloudFormation::Stack (a SAM nested application) has no `Outputs.<Key>` attribute, a
     name for Ref instead of the stack id, no parent tags, and is deleted and created anew on
-    every parent update (its queues lose their messages).
+    every parent update (its queues lose their messages); its AWS::CloudWatch::Dashboard stores a
+    DashboardBody that is not JSON (the stack succeeds where AWS fails the resource) and
+    renames an unnamed dashboard on every body change.
 
     The handlers in cloudformation/ create/update/delete real state in moto's backends; here
     they are put in front of moto's own model map.

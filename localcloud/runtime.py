@@ -61,7 +61,9 @@ class Runtime:
         self._state_dir = Path(state_dir)
         target = AwsTarget(endpoint_url)
         self.clients = ClientFactory(target, region)
-        self.logs = LogSink(self.clients.client("logs", region), console)
+        self.logs = LogSink(
+            self.clients.client("logs", region), console, self.clients.client("cloudwatch", region)
+        )
         self.invoker = Invoker(
             ArtifactCache(self._state_dir / "runtime"),
             target,

@@ -28,7 +28,7 @@ from localcloud.cloudformation.apigateway import (
 )
 from localcloud.cloudformation.awslambda import LambdaEventInvokeConfig
 from localcloud.cloudformation.base import Handler
-from localcloud.cloudformation.cloudwatch import CloudWatchAlarm
+from localcloud.cloudformation.cloudwatch import CloudWatchAlarm, CloudWatchDashboard
 from localcloud.cloudformation.sns import SnsSubscription, SnsTopicPolicy
 from localcloud.cloudformation.sqs import SqsQueuePolicy
 from localcloud.cloudformation.stacks import NestedStack
@@ -47,5 +47,6 @@ HANDLERS: tuple[type[Handler], ...] = (
     UsagePlanKey,
     LambdaEventInvokeConfig,
     CloudWatchAlarm,
+    CloudWatchDashboard,
     NestedStack,
 )

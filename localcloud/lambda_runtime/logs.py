@@ -3,6 +3,10 @@
 Shipping goes through the public Logs API of localcloud (so `sam logs` and `aws logs tail` see the
 same thing as in AWS) from a background thread in batches: a put per log line would add several
 milliseconds to every invocation.
+
+Like CloudWatch Logs on AWS, the same thread turns lines that are Embedded Metric Format
+documents (Powertools Metrics' output) into metric data, put through the public CloudWatch API
+(see `emf`), so that metrics, alarms and dashboards over them work locally.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import time
 from collections import defaultdict
 from typing import Any, TextIO
 
+from localcloud.lambda_runtime import emf
+
 log = logging.getLogger(__name__)
 
 _FLUSH_INTERVAL_S = 0.2
@@ -22,10 +28,19 @@ _MAX_EVENTS_PER_PUT = 1000  # well under PutLogEvents' 10,000 events / 1 MB per 
 
 
 class LogSink:
-    """Thread-safe destination for function log lines."""
+    """Thread-safe destination for function log lines.
 
-    def __init__(self, logs_client: Any | None, console: TextIO | None) -> None:
+    - logs_client: a CloudWatch Logs client the lines are shipped with (None: not shipped).
+    - console: where lines are echoed (None: quiet).
+    - metrics_client: a CloudWatch client the metrics of EMF lines are put with (None: none).
+    """
+
+    def __init__(
+        self, logs_client: Any | None, console: TextIO | None, metrics_client: Any | None = None
+    ) -> None:
         self._client = logs_client
+        self._metrics_client = metrics_client
+        self._shipping = logs_client is not None or metrics_client is not None
         self._console = console
         self._console_lock = threading.Lock()
         self._queue: queue.Queue[tuple[str, str, int, str] | None] = queue.Queue()
@@ -37,7 +52,7 @@ class LogSink:
         self._pending_changed = threading.Condition()
 
     def start(self) -> None:
-        if self._client is not None and self._thread is None:
+        if self._shipping and self._thread is None:
             self._thread = threading.Thread(target=self._run, name="localcloud-logs", daemon=True)
             self._thread.start()
 
@@ -54,7 +69,7 @@ class LogSink:
                 for line in text.splitlines() or [""]:
                     self._console.write(f"[{function_name}] {line}\n")
                 self._console.flush()
-        if self._client is not None:
+        if self._shipping:
             with self._pending_changed:
                 self._pending += 1
             self._queue.put((group, stream, timestamp_ms, text))
@@ -88,6 +103,12 @@ class LogSink:
                 self._pending_changed.notify_all()
 
     def _ship(self, batch: list[tuple[str, str, int, str]]) -> None:
+        if self._client is not None:
+            self._put_log_events(batch)
+        if self._metrics_client is not None:
+            self._put_metric_data(batch)
+
+    def _put_log_events(self, batch: list[tuple[str, str, int, str]]) -> None:
         by_stream: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
         for group, stream, timestamp_ms, text in batch:
             by_stream[(group, stream)].append({"timestamp": timestamp_ms, "message": text})
@@ -103,6 +124,27 @@ class LogSink:
                     )
             except Exception:  # the moto server may be gone at shutdown; never kill the thread
                 log.exception("could not ship %d log events to %s", len(events), group)
+
+    def _put_metric_data(self, batch: list[tuple[str, str, int, str]]) -> None:
+        try:
+            requests = [
+                request
+                for group, _stream, timestamp_ms, text in batch
+                for request in emf.extract(text, timestamp_ms, source=group)
+            ]
+        except Exception:  # a parser bug must not stop log shipping
+            log.exception("could not extract EMF metrics from %d log lines", len(batch))
+            return
+        # One call per namespace for the whole batch, not one per line.
+        for request in emf.batch(requests):
+            try:
+                self._metrics_client.put_metric_data(**request)
+            except Exception:  # as for logs: never kill the thread
+                log.exception(
+                    "could not put %d metric data in %s",
+                    len(request["MetricData"]),
+                    request["Namespace"],
+                )
 
     def _ensure_stream(self, group: str, stream: str) -> None:
         client = self._client

@@ -501,6 +501,73 @@ def test_cloudwatch_alarm(aws: Client) -> None:
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": "dlq"}]
 
 
+def _dashboard_template(body: str, **properties: Any) -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Board": {
+                "Type": "AWS::CloudWatch::Dashboard",
+                "Properties": {"DashboardBody": body, **properties},
+            }
+        },
+        "Outputs": {"Name": {"Value": {"Ref": "Board"}}},
+    }
+
+
+def _widgets(markdown: str) -> str:
+    widget = {"type": "text", "x": 0, "y": 0, "width": 6, "height": 3}
+    return json.dumps({"widgets": [{**widget, "properties": {"markdown": markdown}}]})
+
+
+def _dashboard_names(aws: Client) -> list[str]:
+    return [d["DashboardName"] for d in aws("cloudwatch").list_dashboards()["DashboardEntries"]]
+
+
+def test_cloudwatch_dashboard(aws: Client) -> None:
+    cfn, cloudwatch = aws("cloudformation"), aws("cloudwatch")
+    with patches.disabled("add_missing_cfn_resources"):
+        _create_stack(aws, "gap", _dashboard_template("{not json", DashboardName="bad"))
+        assert cloudwatch.get_dashboard(DashboardName="bad")["DashboardBody"] == "{not json"
+        cfn.delete_stack(StackName="gap")
+        _create_stack(aws, "gap2", _dashboard_template(_widgets("one")))
+        first = _outputs(aws, "gap2")["Name"]
+        cfn.update_stack(StackName="gap2", TemplateBody=json.dumps(_dashboard_template("{}")))
+        assert _dashboard_names(aws) == [_outputs(aws, "gap2")["Name"]] != [first]  # replaced
+        cfn.delete_stack(StackName="gap2")
+
+    _create_stack(aws, "fixed", _dashboard_template(_widgets("one")))
+    name = _outputs(aws, "fixed")["Name"]
+    assert name.startswith("fixed-Board-")  # generated as for any named resource, Ref is it
+    assert cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"] == _widgets("one")
+
+    cfn.update_stack(StackName="fixed", TemplateBody=json.dumps(_dashboard_template(_widgets("2"))))
+    assert _dashboard_names(aws) == [name]  # updated in place
+    assert cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"] == _widgets("2")
+
+    cfn.delete_stack(StackName="fixed")
+    assert _dashboard_names(aws) == []
+
+
+def test_cloudwatch_dashboard_with_a_body_that_is_not_json_fails(aws: Client) -> None:
+    with pytest.raises(ClientError, match="DashboardBody is not valid JSON"):
+        _create_stack(aws, "broken", _dashboard_template("{not json", DashboardName="bad"))
+    # `sam deploy` (a change set) leaves the stack failed, with the reason as its event.
+    with pytest.raises(ClientError):
+        _deploy_change_set(aws, "broken2", _dashboard_template("[1, 2]", DashboardName="bad"))
+    stack = aws("cloudformation").describe_stacks(StackName="broken2")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_FAILED"
+    events = aws("cloudformation").describe_stack_events(StackName="broken2")["StackEvents"]
+    assert "DashboardBody must be a JSON object" in events[0]["ResourceStatusReason"]
+    assert _dashboard_names(aws) == []
+
+    _create_stack(aws, "named", _dashboard_template(_widgets("one"), DashboardName="rides"))
+    with pytest.raises(ClientError, match="not valid JSON"):
+        aws("cloudformation").update_stack(
+            StackName="named",
+            TemplateBody=json.dumps(_dashboard_template("{", DashboardName="renamed")),
+        )
+    assert _dashboard_names(aws) == ["rides"]  # the failed rename kept the old dashboard
+
+
 # --- Lambda -------------------------------------------------------------------------------------
 
 

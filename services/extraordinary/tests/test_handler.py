@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,16 +51,15 @@ def test_only_qualifying_rides_reach_the_queue(extraordinary: Consumer) -> None:
     assert len(extraordinary.items()) == 1
 
 
-def test_a_ride_that_bypassed_the_filter_is_logged_and_skipped(
-    extraordinary: Consumer, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_a_ride_that_bypassed_the_filter_is_logged_and_skipped(extraordinary: Consumer) -> None:
     ordinary = make_ride(fare="49.99", distance="19.99")
     event = sqs_event(sns_envelope(sns_message(ordinary)))
     assert extraordinary.handle(event) == {"batchItemFailures": []}
     assert extraordinary.items() == []
-    [warning] = [record for record in caplog.records if record.levelno == logging.WARNING]
-    assert warning.rideId == ordinary.id
-    assert "not extraordinary" in warning.getMessage()
+    [warning] = extraordinary.emitted.lines(level="WARNING")
+    assert warning["ride_id"] == ordinary.id
+    assert warning["message"] == "ride is not extraordinary"
+    assert extraordinary.emitted.counts("extraordinary")["RideSkipped"] == 1
 
 
 def test_a_redelivered_ride_changes_nothing(extraordinary: Consumer) -> None:

@@ -16,7 +16,9 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from wildrydes_testing.emitted import Emitted, capturing
 from wildrydes_testing.events import EventLoader, event_loader
+from wildrydes_testing.lambda_context import FakeLambdaContext
 from wildrydes_testing.seed import SEED
 from wildrydes_testing.templates import REGION, load_template
 
@@ -32,14 +34,6 @@ from management.rides_store import RidesStore
 
 SERVICE = Path(__file__).resolve().parents[1]
 TEMPLATE = SERVICE / "template.yaml"
-
-
-class FakeLambdaContext:
-    function_name = "management-test"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 256
-    invoked_function_arn = f"arn:aws:lambda:{REGION}:123456789012:function:management-test"
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
 
 
 @functools.cache
@@ -217,7 +211,13 @@ Submit = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture
-def post_ride(cloud: Cloud) -> Submit:
+def emitted() -> Emitted:
+    """Every log line and metric the handlers called through the fixtures below printed."""
+    return Emitted()
+
+
+@pytest.fixture
+def post_ride(cloud: Cloud, emitted: Emitted) -> Submit:
     """POST a body (a dict is sent as JSON) to the submit handler; returns the response."""
 
     def post(
@@ -230,25 +230,30 @@ def post_ride(cloud: Cloud) -> Submit:
         event = api_event(
             "POST", "/submit-ride-completion", "/submit-ride-completion", text, all_headers
         )
-        return submit.lambda_handler(event, FakeLambdaContext())
+        with capturing(submit.logger, emitted):
+            return submit.lambda_handler(event, FakeLambdaContext("management-test"))
 
     return post
 
 
 @pytest.fixture
-def get_ride_by_id(cloud: Cloud) -> Callable[[str], dict[str, Any]]:
+def get_ride_by_id(cloud: Cloud, emitted: Emitted) -> Callable[[str], dict[str, Any]]:
     def get(ride_id: str) -> dict[str, Any]:
         path_parameters = {"id": ride_id}
         event = api_event("GET", "/rides/{id}", f"/rides/{ride_id}", None, None, path_parameters)
-        return get_ride.lambda_handler(event, FakeLambdaContext())
+        with capturing(get_ride.logger, emitted):
+            return get_ride.lambda_handler(event, FakeLambdaContext("management-test"))
 
     return get
 
 
 @pytest.fixture
-def publish(cloud: Cloud) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
+def publish(cloud: Cloud, emitted: Emitted) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
     def run(records: list[dict[str, Any]]) -> dict[str, Any]:
-        return publisher.lambda_handler({"Records": records}, FakeLambdaContext())
+        with capturing(publisher.logger, emitted):
+            return publisher.lambda_handler(
+                {"Records": records}, FakeLambdaContext("management-test")
+            )
 
     return run
 
@@ -260,7 +265,7 @@ def seed() -> dict[str, Any]:
 
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
-    return FakeLambdaContext()
+    return FakeLambdaContext("management-test")
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from wildrydes.ride import Ride, RideRequest
 from wildrydes_testing.seed import SEED
 
 KEY = "3f1c7c2e-8d5b-4a51-9a77-0b6f2f9d3c11"
+CORRELATION_ID = "api-request-1"
 
 
 def body_of(response: dict[str, Any]) -> dict[str, Any]:
@@ -25,7 +26,9 @@ def inserts(cloud) -> list[dict[str, Any]]:
     return [record for record in cloud.stream_records() if record["eventName"] == "INSERT"]
 
 
-def test_a_retry_with_the_same_key_and_body_returns_the_first_ride(post_ride, cloud) -> None:
+def test_a_retry_with_the_same_key_and_body_returns_the_first_ride(
+    post_ride, cloud, emitted
+) -> None:
     first = post_ride(SEED, Idempotency_Key=KEY)
     # Same ride, written differently: other key order, whitespace, 256.50 for 256.5.
     retry_text = (
@@ -42,6 +45,8 @@ def test_a_retry_with_the_same_key_and_body_returns_the_first_ride(post_ride, cl
     [ride] = cloud.rides()
     assert ride["id"] == {"S": body_of(first)["id"]}
     assert len(inserts(cloud)) == 1  # one ride, one event for the publisher
+    counts = emitted.counts("management")
+    assert (counts["RideAccepted"], counts["RideReplayed"]) == (1, 1)
 
 
 def test_the_key_record_is_written_with_the_ride(post_ride, cloud) -> None:
@@ -100,13 +105,16 @@ def test_an_expired_key_is_free_again(cloud) -> None:
     store = RidesStore(cloud.dynamodb, cloud.rides_table, cloud.keys_table)
     request = RideRequest.model_validate(SEED)
     claim = idempotency.claim_for(KEY, "client", request)
-    first = store.add_once(Ride.from_request(request), claim, now=1_000_000)
+    first = store.add_once(Ride.from_request(request), claim, CORRELATION_ID, now=1_000_000)
     # Within the retention: replayed.
-    again = store.add_once(Ride.from_request(request), claim, now=1_000_000 + 60)
+    again = store.add_once(Ride.from_request(request), claim, CORRELATION_ID, now=1_000_000 + 60)
     assert (again.ride, again.replayed) == (first.ride, True)
     # After it (TTL has not deleted the record yet): a new ride.
     later = store.add_once(
-        Ride.from_request(request), claim, now=1_000_001 + idempotency.RETENTION_SECONDS
+        Ride.from_request(request),
+        claim,
+        CORRELATION_ID,
+        now=1_000_001 + idempotency.RETENTION_SECONDS,
     )
     assert later.replayed is False
     assert later.ride.id != first.ride.id
@@ -134,29 +142,29 @@ def test_a_racing_request_whose_winner_is_not_visible_is_asked_to_retry(cloud) -
 
     racing = RidesStore(ConflictingClient(), cloud.rides_table, cloud.keys_table)
     with pytest.raises(IdempotencyConflict, match="in progress"):
-        racing.add_once(Ride.from_request(request), claim)
+        racing.add_once(Ride.from_request(request), claim, CORRELATION_ID)
     assert cloud.rides() == []
     # Once the winner has committed, the same race resolves to the winner's ride.
-    winner = store.add_once(Ride.from_request(request), claim)
-    assert racing.add_once(Ride.from_request(request), claim).ride == winner.ride
+    winner = store.add_once(Ride.from_request(request), claim, CORRELATION_ID)
+    assert racing.add_once(Ride.from_request(request), claim, CORRELATION_ID).ride == winner.ride
 
 
 def test_an_id_collision_is_not_mistaken_for_a_retry(cloud) -> None:
     store = RidesStore(cloud.dynamodb, cloud.rides_table, cloud.keys_table)
     request = RideRequest.model_validate(SEED)
     ride = Ride.from_request(request)
-    store.add(ride)
+    store.add(ride, CORRELATION_ID)
     with pytest.raises(ClientError, match="TransactionCanceled"):
-        store.add_once(ride, idempotency.claim_for(KEY, "client", request))
+        store.add_once(ride, idempotency.claim_for(KEY, "client", request), CORRELATION_ID)
     assert cloud.key_records() == []
 
 
 def test_without_a_key_a_ride_never_overwrites_another(cloud) -> None:
     store = RidesStore(cloud.dynamodb, cloud.rides_table)
     ride = Ride.from_request(RideRequest.model_validate(SEED))
-    store.add(ride)
+    store.add(ride, CORRELATION_ID)
     with pytest.raises(ClientError, match="ConditionalCheckFailed"):
-        store.add(ride.model_copy(update={"fare": Decimal(1)}))
+        store.add(ride.model_copy(update={"fare": Decimal(1)}), CORRELATION_ID)
     assert cloud.rides()[0]["fare"] == {"N": "256.5"}
 
 

@@ -3,7 +3,6 @@ so only they are retried; nothing published that is not a stored ride."""
 
 from __future__ import annotations
 
-import io
 import json
 from decimal import Decimal
 from typing import Any
@@ -16,12 +15,17 @@ from wildrydes.ride import Ride, RideRequest
 from wildrydes_testing.seed import SEED
 
 
+def correlation_id(ride: Ride) -> str:
+    """The (made-up) id of the API request that stored the ride."""
+    return f"request-for-{ride.id}"
+
+
 def store_rides(cloud, count: int) -> list[Ride]:
     store = RidesStore(cloud.dynamodb, cloud.rides_table)
     rides = []
     for index in range(count):
         ride = Ride.from_request(RideRequest.model_validate({**SEED, "fare": Decimal(index)}))
-        store.add(ride)
+        store.add(ride, correlation_id(ride))
         rides.append(ride)
     return rides
 
@@ -79,6 +83,7 @@ def test_every_message_carries_the_filter_attributes(cloud, publish) -> None:
         assert envelope["MessageAttributes"] == {
             "fare": {"Type": "Number", "Value": str(ride.fare)},
             "distance": {"Type": "Number", "Value": "600"},
+            "correlationId": {"Type": "String", "Value": correlation_id(ride)},
         }
 
 
@@ -112,7 +117,7 @@ def test_an_image_that_is_not_a_ride_is_a_failure_and_not_published(cloud, spy, 
     assert published_rides(cloud) == [other.to_document()]
 
 
-def test_an_sns_outage_reports_every_record_and_loses_none(cloud, publish) -> None:
+def test_an_sns_outage_reports_every_record_and_loses_none(cloud, publish, emitted) -> None:
     store_rides(cloud, 12)
     records = cloud.stream_records()
     cloud.sns.delete_topic(TopicArn=cloud.topic_arn)
@@ -121,6 +126,8 @@ def test_an_sns_outage_reports_every_record_and_loses_none(cloud, publish) -> No
         "batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in records]
     }
     assert cloud.received() == []
+    assert emitted.counts("management")["RidePublishFailed"] == 12
+    assert len(emitted.lines("ride not published; will be retried", level="ERROR")) == 12
     # Lambda retries the reported records: once SNS is back, all of them are published.
     topic_arn = cloud.sns.create_topic(Name="RideCompletion")["TopicArn"]
     queue_arn = cloud.sqs.get_queue_attributes(
@@ -198,15 +205,29 @@ def test_throttling_of_a_whole_batch_call_fails_that_chunk_only(
     assert len(cloud.received()) == 5
 
 
-def test_each_publication_is_logged_with_ride_id_and_message_id(
-    cloud, publish, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    output = io.StringIO()
-    monkeypatch.setattr(publisher.logger.registered_handler, "stream", output)
+def test_each_publication_is_logged_and_counted_with_its_ids(cloud, publish, emitted) -> None:
     [ride] = store_rides(cloud, 1)
     publish(cloud.stream_records())
-    lines = [json.loads(line) for line in output.getvalue().splitlines()]
-    [published] = [line for line in lines if line["message"] == "ride published"]
+    [published] = emitted.lines("ride published")
+    [envelope] = cloud.received()
     assert published["ride_id"] == ride.id
-    assert published["message_id"]
+    assert published["sns_message_id"] == envelope["MessageId"]
+    assert published["correlation_id"] == correlation_id(ride)
     assert published["service"] == "management"
+    assert published["function_request_id"]
+    counts = emitted.counts("management")
+    counts.pop("ColdStart", None)  # counted by whichever test invoked the handler first
+    assert counts == {"RidePublished": 1}
+
+
+def test_a_ride_stored_without_a_correlation_id_is_published_without_one(
+    cloud, publish, emitted
+) -> None:
+    # Rides stored before correlation ids existed: published all the same, attribute omitted.
+    ride = Ride.from_request(RideRequest.model_validate(SEED))
+    cloud.dynamodb.put_item(TableName=cloud.rides_table, Item=to_attributes(ride.to_item()))
+    assert publish(cloud.stream_records()) == {"batchItemFailures": []}
+    [envelope] = cloud.received()
+    assert set(envelope["MessageAttributes"]) == {"fare", "distance"}
+    [published] = emitted.lines("ride published")
+    assert "correlation_id" not in published

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from management import submit
+from wildrydes.observability import REFUSAL_BY_STATUS
 from wildrydes_testing.seed import SEED, raw_json
 
 SEED_FIELDS = ["from", "to", "duration", "distance", "customer", "fare"]
@@ -38,6 +39,21 @@ def test_a_valid_ride_is_stored_once_and_answered_201(post_ride, cloud) -> None:
     assert cloud.key_records() == []
     # The handler does not publish: the stream does (see the publisher tests).
     assert cloud.received() == []
+
+
+def test_an_accepted_ride_is_logged_with_its_ids_and_counted(post_ride, cloud, emitted) -> None:
+    ride = body_of(post_ride(SEED))
+    [stored] = emitted.lines("ride stored")
+    # The API Gateway request id (the test event's) is the correlation id, stored with the ride.
+    assert stored["correlation_id"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    assert (stored["ride_id"], stored["service"]) == (ride["id"], "management")
+    assert stored["function_request_id"]
+    [item] = cloud.rides()
+    assert item["correlationId"] == {"S": stored["correlation_id"]}
+    assert "correlationId" not in ride  # the API's answer keeps the ride contract's shape
+    counts = emitted.counts("management")
+    assert counts["RideAccepted"] == 1
+    assert emitted.namespaces() == {"WildRydes/test"}
 
 
 def test_each_submission_without_a_key_is_a_new_ride(post_ride, cloud) -> None:
@@ -202,9 +218,12 @@ BAD_REQUESTS = [
     ids=[case[0] for case in BAD_REQUESTS],
 )
 def test_bad_requests_are_refused_and_nothing_is_stored(
-    post_ride, cloud, request_: dict[str, Any], status: int, fields: list[str]
+    post_ride, cloud, emitted, request_: dict[str, Any], status: int, fields: list[str]
 ) -> None:
     response = post_ride(**{"body": SEED, **request_})
+    counts = emitted.counts("management")
+    assert (counts["RideRefused"], counts[REFUSAL_BY_STATUS[status].value]) == (1, 1)
+    assert "RideAccepted" not in counts
     assert response["statusCode"] == status
     answer = body_of(response)
     assert answer["message"]

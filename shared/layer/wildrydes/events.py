@@ -2,16 +2,20 @@
 
 The body is the stored ride as JSON; `fare` and `distance` travel again as Number message
 attributes because SNS filter policies can only match attributes (or the body) — consumers'
-subscriptions filter on them.
+subscriptions filter on them. `correlationId`, a String attribute, carries the id of the API
+request that submitted the ride, so every consumer's log lines join the publisher's; no filter
+policy names it, and SNS ignores attributes a policy does not name.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from wildrydes.observability import CORRELATION_ATTRIBUTE
 from wildrydes.ride import Ride, decimal_text
 
 FILTERED_ATTRIBUTES = ("fare", "distance")
@@ -39,24 +43,47 @@ class SnsNotification(BaseModel):
     MessageAttributes: dict[str, SnsMessageAttribute] | None = None
 
 
-def sns_message(ride: Ride) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RideNotification:
+    """A ride as a consumer receives it, with the ids its log lines carry."""
+
+    ride: Ride
+    sns_message_id: str
+    correlation_id: str | None
+
+
+def sns_message(ride: Ride, correlation_id: str | None = None) -> dict[str, Any]:
     """Keyword arguments for sns.publish (and, with an Id, a publish_batch entry)."""
+    attributes = {
+        name: {"DataType": "Number", "StringValue": decimal_text(getattr(ride, name))}
+        for name in FILTERED_ATTRIBUTES
+    }
+    if correlation_id:
+        attributes[CORRELATION_ATTRIBUTE] = {"DataType": "String", "StringValue": correlation_id}
     return {
         "Message": json.dumps(ride.to_document(), separators=(",", ":")),
-        "MessageAttributes": {
-            name: {"DataType": "Number", "StringValue": decimal_text(getattr(ride, name))}
-            for name in FILTERED_ATTRIBUTES
-        },
+        "MessageAttributes": attributes,
     }
 
 
-def ride_from_sqs_body(body: str) -> Ride:
+def notification_from_sqs_body(body: str) -> RideNotification:
     """Parse an SQS message body that carries an SNS notification of a ride."""
     try:
         notification = SnsNotification.model_validate_json(body)
-        return Ride.model_validate_json(notification.Message)
+        ride = Ride.model_validate_json(notification.Message)
     except ValidationError as error:
         raise RideEventError(
             f"not a ride notification: {error.error_count()} problem(s): "
             f"{error.errors(include_url=False)[0]['msg']}"
         ) from error
+    correlation = (notification.MessageAttributes or {}).get(CORRELATION_ATTRIBUTE)
+    return RideNotification(
+        ride=ride,
+        sns_message_id=notification.MessageId,
+        correlation_id=correlation.Value if correlation else None,
+    )
+
+
+def ride_from_sqs_body(body: str) -> Ride:
+    """The ride alone, for callers that need no ids."""
+    return notification_from_sqs_body(body).ride

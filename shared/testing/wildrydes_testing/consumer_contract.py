@@ -19,7 +19,7 @@ from wildrydes_testing import consumer_stack as check
 from wildrydes_testing.consumers import Consumer, consumer
 from wildrydes_testing.events import EventLoader
 from wildrydes_testing.routing import make_ride
-from wildrydes_testing.sqs_events import failed_ids
+from wildrydes_testing.sqs_events import failed_ids, sqs_event, sqs_record
 from wildrydes_testing.templates import lint_findings, sam_validate_lint
 
 
@@ -140,3 +140,42 @@ class ConsumerHandlerContract:
             consumer(monkeypatch, self.service, self.module, {"TABLE_NAME": ""}),
         ):
             pass
+
+    def test_each_outcome_is_logged_with_the_ride_and_counted_under_the_service(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Processed, duplicate and poison records through the real handler: one line each
+        with the schema's keys, and the metrics under the one `service` dimension."""
+        with consumer(monkeypatch, self.service, self.module) as running:
+            ride = make_ride(fare="75", distance="30")  # every filter in this repo matches it
+            first = running.deliver(ride)
+            running.handle(first)
+            running.handle(first)  # redelivered
+            poison = sqs_event(sqs_record("not a notification", message_id="poison-1"))
+            assert failed_ids(running.handle(poison)) == {"poison-1"}
+        [processed] = running.emitted.lines("ride processed")
+        sqs_id = first["Records"][0]["messageId"]
+        assert (processed["ride_id"], processed["sqs_message_id"]) == (ride.id, sqs_id)
+        assert processed["service"] == self.service
+        assert processed["sns_message_id"]
+        assert processed["function_request_id"]
+        [duplicate] = running.emitted.lines(outcome="duplicate")
+        assert duplicate["ride_id"] == ride.id
+        [poisoned] = running.emitted.lines(level="ERROR")
+        assert poisoned["sqs_message_id"] == "poison-1"
+        assert running.emitted.counts(self.service) == {
+            "ColdStart": 1,
+            "RideReceived": 3,
+            "RideProcessed": 1,
+            "RideDuplicate": 1,
+            "PoisonMessage": 1,
+        }
+
+    def test_a_failed_record_is_logged_and_counted(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        with consumer(monkeypatch, self.service, self.module) as running:
+            event = running.deliver(make_ride(fare="75", distance="30"))
+            running.dynamodb.delete_table(TableName=running.table)  # the service's table is gone
+            assert failed_ids(running.handle(event)) == {event["Records"][0]["messageId"]}
+        [failure] = running.emitted.lines("ride not processed; it will be retried")
+        assert "ResourceNotFoundException" in failure["exception"]
+        assert running.emitted.counts(self.service)["RideFailed"] == 1

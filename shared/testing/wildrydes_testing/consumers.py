@@ -17,6 +17,8 @@ from moto import mock_aws
 from wildrydes.events import sns_message
 from wildrydes.ride import Ride
 
+from wildrydes_testing.emitted import Emitted, capturing
+from wildrydes_testing.lambda_context import FakeLambdaContext
 from wildrydes_testing.routing import subscribe_queue, template_path
 from wildrydes_testing.sqs_events import received_event
 from wildrydes_testing.templates import REGION, load_template
@@ -52,12 +54,15 @@ class Consumer:
     dynamodb: Any
     table: str
     _queue: tuple[Any, str, str] | None = field(default=None, repr=False)
+    # What every handle() call logged and counted so far.
+    emitted: Emitted = field(default_factory=Emitted)
 
     def items(self) -> list[dict[str, Any]]:
         return self.dynamodb.scan(TableName=self.table)["Items"]
 
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
-        return self.app.lambda_handler(event, None)
+        with capturing(self.app.logger, self.emitted):
+            return self.app.lambda_handler(event, FakeLambdaContext(f"{self.service}-test"))
 
     def deliver(self, *rides: Ride, expected: int | None = None) -> dict[str, Any]:
         """Publish the rides to the topic; the Lambda event of what reached the queue."""

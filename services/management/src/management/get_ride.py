@@ -7,8 +7,9 @@ import re
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from wildrydes.observability import service_logger
+from wildrydes.observability import observed, service_logger, service_metrics
 from wildrydes.ride import RIDE_ID_PATTERN
 
 from management.http import HttpError, json_response
@@ -17,10 +18,11 @@ from management.rides_store import RidesStore
 RIDE_ID = re.compile(RIDE_ID_PATTERN)
 
 logger = service_logger("management")
+metrics = service_metrics("management")
 store = RidesStore(boto3.client("dynamodb"), rides_table=os.environ["RIDES_TABLE_NAME"])
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed(logger, metrics, correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     ride_id = (event.get("pathParameters") or {}).get("id") or ""
     try:

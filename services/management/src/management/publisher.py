@@ -6,6 +6,10 @@ A record whose image is not a valid ride, or whose publication SNS refused, is r
 `batchItemFailures` (by its sequence number) so Lambda retries from it; the rest of the batch
 is published now. Records after a failed one are published again on that retry: delivery is
 at least once and consumers are idempotent on the ride id.
+
+Each ride goes out with the correlation id stored beside it (the submit request's id), and
+every line about it carries `ride_id` and `correlation_id`: that id is what joins the stream
+hop, where no trace header travels.
 """
 
 from __future__ import annotations
@@ -20,7 +24,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 from wildrydes.events import sns_message
-from wildrydes.observability import service_logger
+from wildrydes.observability import (
+    CORRELATION_ATTRIBUTE,
+    CORRELATION_ID,
+    RIDE_ID,
+    SNS_MESSAGE_ID,
+    MetricName,
+    count,
+    observed,
+    service_logger,
+    service_metrics,
+)
 from wildrydes.ride import Ride
 
 from management.rides_store import from_attributes
@@ -29,6 +43,7 @@ from management.rides_store import from_attributes
 SNS_BATCH_LIMIT = 10
 
 logger = service_logger("management")
+metrics = service_metrics("management")
 sns = boto3.client("sns")
 TOPIC_ARN = os.environ["TOPIC_ARN"]
 
@@ -37,9 +52,18 @@ TOPIC_ARN = os.environ["TOPIC_ARN"]
 class PendingRide:
     sequence_number: str
     ride: Ride
+    correlation_id: str | None  # absent on rides stored before it was
+
+    @property
+    def message(self) -> dict[str, Any]:
+        return sns_message(self.ride, self.correlation_id)
+
+    @property
+    def log_keys(self) -> dict[str, Any]:
+        return {RIDE_ID: self.ride.id, CORRELATION_ID: self.correlation_id}
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed(logger, metrics)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failed: list[str] = []
     pending: list[PendingRide] = []
@@ -48,7 +72,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             continue  # updates and deletes are not new rides
         sequence_number = record["dynamodb"]["SequenceNumber"]
         try:
-            pending.append(PendingRide(sequence_number, _ride_of(record)))
+            pending.append(_pending_ride(sequence_number, record))
         except (KeyError, TypeError, ValidationError) as error:
             logger.error(
                 "stream record is not a ride; not published",
@@ -64,13 +88,19 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return {"batchItemFailures": [{"itemIdentifier": number} for number in failed]}
 
 
-def _ride_of(record: dict[str, Any]) -> Ride:
-    return Ride.model_validate(from_attributes(record["dynamodb"]["NewImage"]))
+def _pending_ride(sequence_number: str, record: dict[str, Any]) -> PendingRide:
+    image = from_attributes(record["dynamodb"]["NewImage"])
+    correlation_id = image.get(CORRELATION_ATTRIBUTE)
+    return PendingRide(
+        sequence_number,
+        Ride.model_validate(image),
+        correlation_id if isinstance(correlation_id, str) and correlation_id else None,
+    )
 
 
 def _publish_one(item: PendingRide) -> list[str]:
     try:
-        response = sns.publish(TopicArn=TOPIC_ARN, **sns_message(item.ride))
+        response = sns.publish(TopicArn=TOPIC_ARN, **item.message)
     except (ClientError, BotoCoreError) as error:
         _log_not_published(item, str(error))
         return [item.sequence_number]
@@ -80,7 +110,7 @@ def _publish_one(item: PendingRide) -> list[str]:
 
 def _publish_chunk(chunk: Sequence[PendingRide]) -> list[str]:
     # Entry ids are positions in the chunk: unique even if one ride id appeared twice.
-    entries = [{"Id": str(index), **sns_message(item.ride)} for index, item in enumerate(chunk)]
+    entries = [{"Id": str(index), **item.message} for index, item in enumerate(chunk)]
     try:
         response = sns.publish_batch(TopicArn=TOPIC_ARN, PublishBatchRequestEntries=entries)
     except (ClientError, BotoCoreError) as error:
@@ -103,15 +133,13 @@ def _chunks(items: Sequence[PendingRide], size: int) -> Iterator[Sequence[Pendin
 
 
 def _log_published(item: PendingRide, message_id: str) -> None:
-    logger.info("ride published", extra={"ride_id": item.ride.id, "message_id": message_id})
+    count(metrics, MetricName.RIDE_PUBLISHED)
+    logger.info("ride published", extra={**item.log_keys, SNS_MESSAGE_ID: message_id})
 
 
 def _log_not_published(item: PendingRide, reason: str) -> None:
+    count(metrics, MetricName.RIDE_PUBLISH_FAILED)
     logger.error(
         "ride not published; will be retried",
-        extra={
-            "ride_id": item.ride.id,
-            "sequence_number": item.sequence_number,
-            "reason": reason,
-        },
+        extra={**item.log_keys, "sequence_number": item.sequence_number, "reason": reason},
     )

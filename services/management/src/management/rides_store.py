@@ -13,6 +13,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
+from wildrydes.observability import CORRELATION_ATTRIBUTE
 from wildrydes.ride import Ride
 
 from management.idempotency import RETENTION_SECONDS, IdempotencyClaim
@@ -45,11 +46,17 @@ class RidesStore:
         self._rides_table = rides_table
         self._keys_table = keys_table
 
-    def add(self, ride: Ride) -> None:
+    def add(self, ride: Ride, correlation_id: str) -> None:
         """Store a new ride; fails (ConditionalCheckFailed) rather than overwrite one."""
-        self._client.put_item(**self._ride_put(ride))
+        self._client.put_item(**self._ride_put(ride, correlation_id))
 
-    def add_once(self, ride: Ride, claim: IdempotencyClaim, now: float | None = None) -> StoredRide:
+    def add_once(
+        self,
+        ride: Ride,
+        claim: IdempotencyClaim,
+        correlation_id: str,
+        now: float | None = None,
+    ) -> StoredRide:
         """Store the ride unless the key already stored one: then return that ride, or raise
         IdempotencyConflict if the key was used for a different request."""
         now = time.time() if now is None else now
@@ -71,7 +78,7 @@ class RidesStore:
         }
         try:
             self._client.transact_write_items(
-                TransactItems=[{"Put": self._ride_put(ride)}, {"Put": key_put}]
+                TransactItems=[{"Put": self._ride_put(ride, correlation_id)}, {"Put": key_put}]
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
@@ -86,10 +93,13 @@ class RidesStore:
         ).get("Item")
         return None if item is None else Ride.model_validate(from_attributes(item))
 
-    def _ride_put(self, ride: Ride) -> dict[str, Any]:
+    def _ride_put(self, ride: Ride, correlation_id: str) -> dict[str, Any]:
+        # The correlation id sits beside the ride, not in it: the stream carries it to the
+        # publisher, while the API's answers and the SNS body keep the ride contract's shape.
+        item = {**ride.to_item(), CORRELATION_ATTRIBUTE: correlation_id}
         return {
             "TableName": self._rides_table,
-            "Item": to_attributes(ride.to_item()),
+            "Item": to_attributes(item),
             "ConditionExpression": "attribute_not_exists(id)",
         }
 

@@ -9,6 +9,9 @@ Responses (all JSON):
   same Location) plus `Idempotent-Replayed: true`; nothing is written again.
 - 400 every problem found, 409 Idempotency-Key reused for a different ride (or racing),
   413 body over MAX_BODY_BYTES, 415 not `application/json`.
+
+The API Gateway request id is the ride's correlation id: on every log line of the request,
+stored with the ride, and published with it to every consumer.
 """
 
 from __future__ import annotations
@@ -17,10 +20,19 @@ import os
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 from wildrydes.errors import field_errors
-from wildrydes.observability import service_logger
+from wildrydes.observability import (
+    REFUSAL_BY_STATUS,
+    RIDE_ID,
+    MetricName,
+    count,
+    observed,
+    service_logger,
+    service_metrics,
+)
 from wildrydes.ride import Ride, RideRequest
 
 from management import idempotency
@@ -39,6 +51,7 @@ from management.rides_store import IdempotencyConflict, RidesStore
 MAX_BODY_BYTES = 16 * 1024
 
 logger = service_logger("management")
+metrics = service_metrics("management")
 store = RidesStore(
     boto3.client("dynamodb"),
     rides_table=os.environ["RIDES_TABLE_NAME"],
@@ -46,16 +59,18 @@ store = RidesStore(
 )
 
 
-@logger.inject_lambda_context(clear_state=True)
+@observed(logger, metrics, correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        return _submit(event)
+        return _submit(event, context)
     except HttpError as refused:
+        count(metrics, MetricName.RIDE_REFUSED)
+        count(metrics, REFUSAL_BY_STATUS[refused.status])
         logger.info("ride refused", extra={"status": refused.status, "errors": refused.errors})
         return refused.response()
 
 
-def _submit(event: dict[str, Any]) -> dict[str, Any]:
+def _submit(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     require_json_content_type(event)
     text = body_text(event, MAX_BODY_BYTES)
     key = header(event, idempotency.HEADER)
@@ -73,13 +88,14 @@ def _submit(event: dict[str, Any]) -> dict[str, Any]:
         raise HttpError(400, f"the {idempotency.HEADER} header is not valid", [key_problem])
 
     ride = Ride.from_request(request)
+    correlation_id = logger.get_correlation_id() or context.aws_request_id
     replayed = False
     if key is None:
-        store.add(ride)
+        store.add(ride, correlation_id)
     else:
         claim = idempotency.claim_for(key, _api_key_id(event), request)
         try:
-            stored = store.add_once(ride, claim)
+            stored = store.add_once(ride, claim, correlation_id)
         except IdempotencyConflict as conflict:
             raise HttpError(
                 409,
@@ -88,7 +104,8 @@ def _submit(event: dict[str, Any]) -> dict[str, Any]:
             ) from conflict
         ride, replayed = stored.ride, stored.replayed
 
-    logger.info("ride stored", extra={"ride_id": ride.id, "replayed": replayed})
+    count(metrics, MetricName.RIDE_REPLAYED if replayed else MetricName.RIDE_ACCEPTED)
+    logger.info("ride stored", extra={RIDE_ID: ride.id, "replayed": replayed})
     headers = {"Location": _location(event, ride.id)}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
