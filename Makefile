@@ -138,6 +138,19 @@ smoke: ## Submit the seed ride and show which services received it (TARGET=aws|l
 	@$(MAKE) -s --no-print-directory $(STAMP)
 	$(PY) -m scripts.smoke --target $(TARGET) --prefix $(STACK_PREFIX)
 
+.PHONY: trace
+# RIDE and SINCE reach the scripts through the environment, never pasted into the shell.
+trace: override export RIDE := $(value RIDE)
+trace: $(STAMP) ## The journey of one ride through every service: make trace RIDE=<id> [TARGET=local]
+	$(require_target)
+	@$(PY) -m scripts.trace --target $(TARGET) --prefix $(STACK_PREFIX) -- "$${RIDE-}"
+
+.PHONY: stats
+stats: override export SINCE := $(if $(value SINCE),$(value SINCE),1h)
+stats: $(STAMP) ## Per service, its metrics' counts and DLQ depths: make stats [SINCE=1h] [TARGET=local]
+	$(require_target)
+	@$(PY) -m scripts.stats --target $(TARGET) --prefix $(STACK_PREFIX) --since "$${SINCE}"
+
 .PHONY: demo
 demo: $(STAMP) ## Run everything locally: localcloud, all five stacks, rides that show the filters
 	$(PY) -m scripts.demo

@@ -34,12 +34,10 @@ SCAFFOLD = Path(__file__).resolve().parent / "scaffold" / "consumer"
 README_MARKER = "<!-- make new-service adds a row above this line -->"
 # Names no consumer may take: those that are not services, and the producer's.
 RESERVED = services.RESERVED_NAMES | {"management"}
-# The ride contract and the test helpers the scaffold uses, importable as they are in the tests.
-sys.path[:0] = [
-    path
-    for path in (str(REPO_ROOT / "shared" / "layer"), str(REPO_ROOT / "shared" / "testing"))
-    if path not in sys.path
-]
+# The test helpers the scaffold uses, importable as they are in the tests (the ride contract
+# is, from scripts/__init__.py).
+if str(REPO_ROOT / "shared" / "testing") not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT / "shared" / "testing"))
 NUMBER_LIMIT = Decimal(1_000_000_000)  # the ride contract's (and SNS numeric matching's) bound
 SAMPLE_NUMBERS = (Decimal(0), Decimal(1), Decimal(20), Decimal(50), Decimal("256.5"), Decimal(600))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import boto3
@@ -54,7 +55,9 @@ def test_exports_are_the_public_contract(deployed: dict) -> None:
         f"{STACK}-TopicName",
         f"{STACK}-KeyArn",
         f"{STACK}-AlertsTopicArn",
+        f"{STACK}-MetricsNamespace",
     }
+    assert exports[f"{STACK}-MetricsNamespace"] == "WildRydes/wild-rydes"  # from ProjectName
     assert exports[f"{STACK}-AlertsTopicArn"].startswith(f"arn:aws:sns:{REGION}:")
     assert exports[f"{STACK}-AlertsTopicArn"] != exports[f"{STACK}-TopicArn"]
     topic_arn = exports[f"{STACK}-TopicArn"]
@@ -163,3 +166,25 @@ def test_every_resource_that_takes_tags_is_tagged_for_the_project() -> None:
     for name in ("RideEventsKey", "RideCompletionTopic", "OperatorAlertsTopic"):
         tags = {tag["Key"]: tag["Value"] for tag in resources[name]["Properties"]["Tags"]}
         assert tags == {"project": {"Ref": "ProjectName"}, "service": "platform"}, name
+
+
+def test_the_topic_traces_actively_and_x_ray_accepts_its_segments_only() -> None:
+    resources = load_template(TEMPLATE)["Resources"]
+    assert resources["RideCompletionTopic"]["Properties"]["TracingConfig"] == "Active"
+    policy = resources["SnsActiveTracingPolicy"]["Properties"]
+    document = json.loads(
+        policy["PolicyDocument"]["Fn::Sub"]
+        .replace("${AWS::AccountId}", "123456789012")
+        .replace("${RideCompletionTopic}", "TOPIC-ARN")
+    )
+    [statement] = document["Statement"]
+    assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+    assert set(statement["Action"]) == {
+        "xray:PutTraceSegments",
+        "xray:GetSamplingRules",
+        "xray:GetSamplingTargets",
+    }
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnLike": {"aws:SourceArn": "TOPIC-ARN"},
+    }

@@ -37,7 +37,12 @@ def test_cfn_lint_is_clean() -> None:
 def test_plain_cloudformation_with_the_parameters_services_pass() -> None:
     # No SAM transform: a nested stack is deployed as it is packaged.
     assert "Transform" not in INBOX
-    assert set(INBOX["Parameters"]) == {"PlatformStackName", "ServiceName", "VisibilityTimeout"}
+    assert set(INBOX["Parameters"]) == {
+        "PlatformStackName",
+        "ServiceName",
+        "VisibilityTimeout",
+        "DashboardName",
+    }
 
 
 def test_queues_are_encrypted_with_the_platform_key() -> None:

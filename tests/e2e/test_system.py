@@ -5,10 +5,12 @@ Tests run in the order written: the last one deletes a stack.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 import pytest
 from wildrydes.events import sns_message
 from wildrydes.ride import Ride, RideRequest
-from wildrydes_testing.repository import repository_copy
+from wildrydes_testing.repository import repository_copy, run_make
 from wildrydes_testing.seed import raw_json
 
 from scripts import services, smoke, stacks
@@ -247,9 +249,146 @@ def test_a_poison_message_reaches_the_dlq_while_its_batch_mates_are_processed(
     assert wait_until(poison_in_dlq, timeout_s=150)
 
 
+def trace_rows(output: str) -> dict[str, str]:
+    """`make trace`'s table: service -> its whole row."""
+    return {
+        line.split()[0]: line
+        for line in output.splitlines()
+        if line[:1].isalpha() and line.split()[0] in CONSUMERS
+    }
+
+
+def stats_counts(output: str) -> dict[str, dict[str, int]]:
+    """`make stats`' blocks: service -> metric -> count."""
+    counts: dict[str, dict[str, int]] = {}
+    service = None
+    for line in output.splitlines():
+        if line and not line.startswith(" ") and line.strip() in {*CONSUMERS, "management"}:
+            service = line.strip()
+            counts[service] = {}
+        elif service and line.startswith("  ") and line.split()[-1].isdigit():
+            *name, value = line.split()
+            counts[service][" ".join(name)] = int(value)
+    return counts
+
+
+def in_dlq(system: System, service: str, ride_id: str) -> bool:
+    messages = (
+        system.client("sqs")
+        .receive_message(
+            QueueUrl=system.outputs(service)["DeadLetterQueueUrl"],
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=0,
+        )
+        .get("Messages", [])
+    )
+    return any(ride_id in message["Body"] for message in messages)
+
+
+@pytest.fixture
+def one_receive_per_attempt(system: System) -> Any:
+    """Retries every ~3 s: longer than the 1 s batching window plus an invocation, so each
+    receive is one attempt (with a visibility timeout inside the window, SQS hands a message
+    out again to the same batch, as on AWS, and receives outnumber attempts)."""
+    set_queue_visibility(system, "accounting", 3)
+    yield
+    set_failure_rate(system, "accounting", "0")
+    set_queue_visibility(system, "accounting", 65)
+
+
+def test_trace_stats_and_metrics_show_what_happened_to_each_ride(
+    system: System, one_receive_per_attempt: None
+) -> None:
+    """One ride every service gets, one two filters reject, one accounting fails on purpose
+    until it lands in its DLQ: `make trace` gives each service's verdict, `make stats` and
+    CloudWatch's GetMetricStatistics the counts this traffic produced, and every consumer's
+    log lines for a ride carry its correlation id (the submit request's id)."""
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    everyone = system.post(ride(75, 30))
+    notification_only = system.post(ride(0, 1))
+    assert wait_until(lambda: delivered(system, everyone.body["id"]) == set(CONSUMERS))
+    assert wait_until(lambda: system.received("notification", notification_only.body["id"]))
+    set_failure_rate(system, "accounting", "1")
+    failing = system.post(ride(10, 1))
+    failing_id = failing.body["id"]
+    assert wait_until(lambda: in_dlq(system, "accounting", failing_id), timeout_s=120)
+    assert system.received("notification", failing_id)
+    set_failure_rate(system, "accounting", "0")
+
+    env = {**os.environ}
+    expected = {
+        everyone.body["id"]: dict.fromkeys(CONSUMERS, "processed"),
+        notification_only.body["id"]: {
+            "notification": "processed",
+            "accounting": "not delivered (filtered out)",
+            "extraordinary": "not delivered (filtered out)",
+        },
+        failing_id: {
+            "notification": "processed",
+            "accounting": "in its DLQ after 5 failed attempt(s)",
+            "extraordinary": "not delivered (filtered out)",
+        },
+    }
+    for ride_id, verdicts in expected.items():
+        output = make("-s", "trace", f"RIDE={ride_id}", "TARGET=local", env=env, timeout=120)
+        rows = trace_rows(output)
+        for service, verdict in verdicts.items():
+            assert verdict in rows[service], output
+    failing_trace = make("-s", "trace", f"RIDE={failing_id}", "TARGET=local", env=env)
+    correlation_id = failing.headers["x-amzn-RequestId"]
+    assert f"correlation id {correlation_id}" in failing_trace
+    assert 'fare 0 does not match {"numeric": [">", 0]}' in make(
+        "-s", "trace", f"RIDE={notification_only.body['id']}", "TARGET=local", env=env
+    )
+
+    # Every consumer line about the failing ride carries the submit request's id.
+    logs = system.client("logs")
+    for service in ("notification", "accounting"):
+        group = f"/aws/lambda/{system.outputs(service)['FunctionName']}"
+        events = logs.filter_log_events(logGroupName=group, filterPattern=f'"{failing_id}"')
+        lines = [json.loads(event["message"]) for event in events["events"]]
+        assert lines, service
+        assert {line["correlation_id"] for line in lines} == {correlation_id}, service
+
+    since = started.isoformat(timespec="seconds").replace("+00:00", "Z")
+    counts = stats_counts(make("-s", "stats", f"SINCE={since}", "TARGET=local", env=env))
+    assert counts["notification"]["RideReceived"] == 3
+    assert counts["notification"]["RideProcessed"] == 3
+    assert counts["extraordinary"]["RideProcessed"] == 1
+    assert counts["accounting"]["RideProcessed"] == 1
+    assert counts["accounting"]["InjectedFailure"] == 5
+    assert counts["accounting"]["RideReceived"] == 6
+    assert counts["accounting"]["DLQ now"] >= 1
+    assert counts["management"]["RideAccepted"] == 3
+    assert counts["management"]["RidePublished"] == 3
+
+    namespace = system.outputs("platform")["MetricsNamespace"]
+    answer = system.client("cloudwatch").get_metric_statistics(
+        Namespace=namespace,
+        MetricName="InjectedFailure",
+        Dimensions=[{"Name": "service", "Value": "accounting"}],
+        StartTime=started,
+        EndTime=datetime.now(UTC) + timedelta(minutes=1),
+        Period=3600,
+        Statistics=["Sum"],
+    )
+    assert sum(point["Sum"] for point in answer["Datapoints"]) == 5
+
+
+def test_trace_refuses_an_unknown_ride_and_stats_a_bad_window(system: System) -> None:
+    env = {**os.environ}
+    unknown = uuid.uuid4().hex
+    result = run_make("-s", "trace", f"RIDE={unknown}", "TARGET=local", cwd=REPO_ROOT, env=env)
+    assert result.returncode != 0
+    assert f"no ride with id {unknown}" in result.stderr
+    result = run_make("-s", "stats", "SINCE=20d", "TARGET=local", cwd=REPO_ROOT, env=env)
+    assert result.returncode != 0
+    assert "more than 15 days ago" in result.stderr
+
+
 def test_make_logs_shows_the_function_output(system: System) -> None:
     output = make("logs", "SERVICE=accounting", "TARGET=local", env={**os.environ}, timeout=120)
-    assert "ride booked" in output
+    assert "ride processed" in output
 
 
 def test_local_status_and_env_describe_the_running_system(system: System) -> None:

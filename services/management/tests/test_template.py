@@ -88,6 +88,7 @@ def test_function_conventions() -> None:
     assert set(function["Environment"]["Variables"]) == {
         "POWERTOOLS_SERVICE_NAME",
         "POWERTOOLS_LOG_LEVEL",
+        "POWERTOOLS_METRICS_NAMESPACE",
     }
     layer = template["Resources"]["SharedLayer"]
     assert layer["Properties"]["ContentUri"] == "../../shared/layer/"
