@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
+from wildrydes.events import sns_message
+from wildrydes.ride import Ride
 
 from scripts import services as manifests
 from scripts import stacks
@@ -106,7 +108,7 @@ class ServiceJourney:
 
 
 @dataclass(frozen=True)
-class Ride:
+class StoredRide:
     ride_id: str
     item: dict[str, Any]
 
@@ -120,14 +122,9 @@ class Ride:
         return str(value) if value else None
 
     def message_attributes(self) -> dict[str, dict[str, str]]:
-        """The attributes the publisher sends with this ride (wildrydes.events.sns_message)."""
-        attributes = {
-            name: {"DataType": "Number", "StringValue": format(self.item[name].normalize(), "f")}
-            for name in ("fare", "distance")
-        }
-        if self.correlation_id:
-            attributes["correlationId"] = {"DataType": "String", "StringValue": self.correlation_id}
-        return attributes
+        """The attributes the publisher sent with this ride: the same function builds them."""
+        stored = Ride.model_validate(self.item)
+        return sns_message(stored, self.correlation_id)["MessageAttributes"]
 
 
 def parse_ride_id(text: str) -> str:
@@ -142,12 +139,12 @@ def parse_ride_id(text: str) -> str:
     return value
 
 
-def load_ride(dynamodb: Any, table: str, ride_id: str) -> Ride:
+def load_ride(dynamodb: Any, table: str, ride_id: str) -> StoredRide:
     item = dynamodb.get_item(TableName=table, Key={"id": {"S": ride_id}}, ConsistentRead=True)
     if "Item" not in item:
         raise TraceError(f"no ride with id {ride_id} in the Rides table {table}", exit_code=1)
     deserializer = TypeDeserializer()
-    return Ride(ride_id, {k: deserializer.deserialize(v) for k, v in item["Item"].items()})
+    return StoredRide(ride_id, {k: deserializer.deserialize(v) for k, v in item["Item"].items()})
 
 
 def function_log_groups(cloudformation: Any, stack_name: str) -> list[str]:
@@ -210,7 +207,7 @@ def peek_dlq_for(sqs: Any, queue_url: str, ride_id: str) -> bool:
 
 
 def consumer_journey(
-    service: str, prefix: str, ride: Ride, topic_subscriptions: Mapping[str, str], env: Any
+    service: str, prefix: str, ride: StoredRide, topic_subscriptions: Mapping[str, str], env: Any
 ) -> ServiceJourney:
     stack_name = f"{prefix}-{service}"
     try:
