@@ -151,6 +151,22 @@ stats: $(STAMP) ## Per service, its metrics' counts and DLQ depths: make stats [
 	$(require_target)
 	@$(PY) -m scripts.stats --target $(TARGET) --prefix $(STACK_PREFIX) --since "$${SINCE}"
 
+.PHONY: replay
+# SERVICE, SINCE and RIDE reach the script through the environment, never pasted into the shell.
+replay: override export SERVICE := $(value SERVICE)
+replay: override export SINCE := $(value SINCE)
+replay: override export RIDE := $(value RIDE)
+replay: $(STAMP) ## Backfill a consumer from the Rides table: make replay SERVICE=x [SINCE=<ISO-8601>] [RIDE=<id>]
+	$(require_target)
+	@$(PY) -m scripts.replay --target $(TARGET) --prefix $(STACK_PREFIX) --service "$${SERVICE-}" --since "$${SINCE-}" --ride "$${RIDE-}"
+
+.PHONY: redrive
+redrive: override export SERVICE := $(value SERVICE)
+redrive: override export FROM := $(value FROM)
+redrive: $(STAMP) ## Bring a consumer's DLQ back to its queue: make redrive SERVICE=x [FROM=dlq|delivery]
+	$(require_target)
+	@$(PY) -m scripts.redrive --target $(TARGET) --prefix $(STACK_PREFIX) --service "$${SERVICE-}" --from "$${FROM-}"
+
 .PHONY: demo
 demo: $(STAMP) ## Run everything locally: localcloud, all five stacks, rides that show the filters
 	$(PY) -m scripts.demo

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,15 +25,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer
-from wildrydes.events import sns_message
-from wildrydes.ride import Ride
-
 from scripts import services as manifests
 from scripts import stacks
 from scripts.filter_policy import FilterPolicyError, explain
+from scripts.rides import (
+    RideInputError,
+    RideNotFound,
+    StoredRide,
+    load_ride,
+    parse_ride_id,
+    subscriptions_by_endpoint,
+)
 
-RIDE_ID = re.compile(r"^[0-9a-f]{32}$")  # the contract's ride id (wildrydes.ride)
 # Log lines can be written a little before the ride's submittedAt (clocks) and shipped late.
 LOG_LOOKBACK_MS = 60_000
 DLQ_PEEK_CALLS = 10  # 10 x 10 messages: a trace looks, it does not drain a large DLQ
@@ -107,46 +109,6 @@ class ServiceJourney:
         return "pending: not reached yet"
 
 
-@dataclass(frozen=True)
-class StoredRide:
-    ride_id: str
-    item: dict[str, Any]
-
-    @property
-    def submitted_at(self) -> datetime:
-        return datetime.fromisoformat(str(self.item["submittedAt"]).replace("Z", "+00:00"))
-
-    @property
-    def correlation_id(self) -> str | None:
-        value = self.item.get("correlationId")
-        return str(value) if value else None
-
-    def message_attributes(self) -> dict[str, dict[str, str]]:
-        """The attributes the publisher sent with this ride: the same function builds them."""
-        stored = Ride.model_validate(self.item)
-        return sns_message(stored, self.correlation_id)["MessageAttributes"]
-
-
-def parse_ride_id(text: str) -> str:
-    value = text.strip()
-    if not value:
-        raise TraceError("RIDE is required: make trace RIDE=<ride id>")
-    if not RIDE_ID.fullmatch(value):
-        raise TraceError(
-            f"RIDE='{text}' is not a ride id: 32 lowercase hexadecimal characters, as in the "
-            "201 answer's id"
-        )
-    return value
-
-
-def load_ride(dynamodb: Any, table: str, ride_id: str) -> StoredRide:
-    item = dynamodb.get_item(TableName=table, Key={"id": {"S": ride_id}}, ConsistentRead=True)
-    if "Item" not in item:
-        raise TraceError(f"no ride with id {ride_id} in the Rides table {table}", exit_code=1)
-    deserializer = TypeDeserializer()
-    return StoredRide(ride_id, {k: deserializer.deserialize(v) for k, v in item["Item"].items()})
-
-
 def function_log_groups(cloudformation: Any, stack_name: str) -> list[str]:
     """The log groups of the stack's functions (each template declares them)."""
     groups = []
@@ -186,14 +148,6 @@ def _json_object(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def subscriptions_by_endpoint(sns: Any, topic_arn: str) -> dict[str, str]:
-    return {
-        subscription["Endpoint"]: subscription["SubscriptionArn"]
-        for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn)
-        for subscription in page["Subscriptions"]
-    }
-
-
 def peek_dlq_for(sqs: Any, queue_url: str, ride_id: str) -> bool:
     for _ in range(DLQ_PEEK_CALLS):
         messages = sqs.receive_message(
@@ -224,7 +178,7 @@ def consumer_journey(
     if attributes.get("FilterPolicy") and scope != "MessageAttributes":
         return ServiceJourney(service, f"filter policy scope {scope}: not evaluated here", None)
     try:
-        verdict = explain(attributes.get("FilterPolicy"), ride.message_attributes())
+        verdict = explain(attributes.get("FilterPolicy"), ride.message()["MessageAttributes"])
     except FilterPolicyError as error:
         return ServiceJourney(service, f"filter policy not understood: {error}", None)
     journey = ServiceJourney(service, verdict.reason, verdict.matches)
@@ -241,7 +195,10 @@ def consumer_journey(
 def trace(ride_id: str, prefix: str, env: Any) -> Iterator[str]:
     """The report, line by line."""
     management = stacks.service_outputs(f"{prefix}-management", env)
-    ride = load_ride(stacks.client("dynamodb", env), management["RidesTableName"], ride_id)
+    try:
+        ride = load_ride(stacks.client("dynamodb", env), management["RidesTableName"], ride_id)
+    except RideNotFound as missing:
+        raise TraceError(str(missing), exit_code=1) from None
     submitted_ms = int(ride.submitted_at.timestamp() * 1000)
     groups = function_log_groups(stacks.client("cloudformation", env), f"{prefix}-management")
     lines = ride_lines(stacks.client("logs", env), groups, ride_id, submitted_ms - LOG_LOOKBACK_MS)
@@ -313,7 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
-        ride_id = parse_ride_id(args.ride)
+        try:
+            ride_id = parse_ride_id(args.ride)
+        except RideInputError as error:
+            raise TraceError(str(error)) from None
         env = stacks.target_environment(args.target)
         for line in trace(ride_id, args.prefix, env):
             print(line, flush=True)

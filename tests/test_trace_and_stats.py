@@ -1,5 +1,6 @@
-"""make trace / make stats without a deployment: their input checks and how they read what the
-functions log and count (the end-to-end suite runs both against localcloud)."""
+"""make trace / make stats (and scripts.rides, which they share) without a deployment: their
+input checks and how they read what the functions log and count (the end-to-end suite runs
+both against localcloud)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from wildrydes.events import sns_message
 from wildrydes.ride import Ride, RideRequest
 from wildrydes_testing.seed import SEED
 
-from scripts import stats, trace
+from scripts import rides, stats, trace
 from scripts.trace import FAILED, INJECTED, PROCESSED, LogLine, ServiceJourney
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
@@ -31,9 +32,8 @@ NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
     ],
 )
 def test_a_ride_id_that_is_not_one_is_refused(text: str, problem: str) -> None:
-    with pytest.raises(trace.TraceError, match=problem) as refused:
-        trace.parse_ride_id(text)
-    assert refused.value.exit_code == 2
+    with pytest.raises(rides.RideInputError, match=problem):
+        rides.parse_ride_id(text)
 
 
 def test_an_unknown_ride_is_a_clear_error() -> None:
@@ -45,14 +45,14 @@ def test_an_unknown_ride_is_a_clear_error() -> None:
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-        with pytest.raises(trace.TraceError, match=r"no ride with id f{32} in the Rides table"):
-            trace.load_ride(dynamodb, "rides", "f" * 32)
+        with pytest.raises(rides.RideNotFound, match=r"no ride with id f{32} in the Rides table"):
+            rides.load_ride(dynamodb, "rides", "f" * 32)
 
 
 def test_the_attributes_traced_are_the_ones_the_publisher_sends() -> None:
     ride = Ride.from_request(RideRequest.model_validate(SEED))
-    stored = trace.StoredRide(ride.id, {**ride.to_item(), "correlationId": "req-1"})
-    assert stored.message_attributes() == sns_message(ride, "req-1")["MessageAttributes"]
+    stored = rides.StoredRide(ride.id, {**ride.to_item(), "correlationId": "req-1"})
+    assert stored.message() == sns_message(ride, "req-1")
     assert stored.submitted_at == ride.submittedAt
 
 

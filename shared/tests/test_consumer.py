@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,19 @@ from wildrydes.consumer import (
     failure_rate_from,
     required_setting,
 )
-from wildrydes.events import sns_message
+from wildrydes.events import (
+    RideNotification,
+    notification_from_sqs_body,
+    replayed_notification,
+    sns_message,
+)
 from wildrydes.observability import service_logger, service_metrics
 from wildrydes.ride import Ride
 from wildrydes_testing.emitted import Emitted, capturing
 from wildrydes_testing.lambda_context import FakeLambdaContext
 from wildrydes_testing.routing import make_ride
 from wildrydes_testing.sqs_events import (
+    TOPIC_ARN,
     failed_ids,
     received_event,
     sns_envelope,
@@ -291,3 +298,30 @@ def test_importing_the_consumer_side_leaves_the_powertools_parser_unloaded() -> 
         check=True,
     ).stdout.strip()
     assert loaded == "[]"
+
+
+def test_a_replayed_ride_is_marked_in_its_lines_and_counted() -> None:
+    ride = make_ride()
+    body = replayed_notification(
+        sns_message(ride, "corr-9"), TOPIC_ARN, "replay-1", datetime(2026, 12, 2, tzinfo=UTC)
+    )
+    consumer = new_consumer(Recorder())
+    _, first = run(consumer, sqs_event(sqs_record(body, message_id="a")))
+    _, again = run(consumer, sqs_event(sqs_record(body, message_id="b")))
+    [processed] = first.lines("ride processed")
+    assert processed["replay"] is True
+    assert (processed["sns_message_id"], processed["correlation_id"]) == ("replay-1", "corr-9")
+    assert first.counts("test")["ReplayReceived"] == 1
+    # Replayed twice: the second is a duplicate, as any redelivery.
+    assert again.counts("test")["RideDuplicate"] == 1
+
+
+def test_a_replayed_notification_parses_like_the_one_sns_delivers() -> None:
+    ride = make_ride()
+    message = sns_message(ride, "corr-1")
+    replayed = notification_from_sqs_body(
+        replayed_notification(message, TOPIC_ARN, "m-1", datetime.now(UTC))
+    )
+    delivered = notification_from_sqs_body(sns_envelope(message, message_id="m-1"))
+    assert replayed == RideNotification(ride, "m-1", "corr-1", replay=True)
+    assert delivered == RideNotification(ride, "m-1", "corr-1", replay=False)

@@ -34,6 +34,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from wildrydes.events import RideEventError, notification_from_sqs_body
 from wildrydes.observability import (
     CORRELATION_ID,
+    REPLAY,
     RIDE_ID,
     SNS_MESSAGE_ID,
     SQS_MESSAGE_ID,
@@ -162,9 +163,15 @@ class RideConsumer:
                 count(self._metrics, MetricName.POISON_MESSAGE)
                 self._logger.error(POISON_MESSAGE, extra={"error": str(error)})
                 raise
-            ride_keys = {RIDE_ID: notification.ride.id, SNS_MESSAGE_ID: notification.sns_message_id}
+            ride_keys: dict[str, Any] = {
+                RIDE_ID: notification.ride.id,
+                SNS_MESSAGE_ID: notification.sns_message_id,
+            }
             if notification.correlation_id:  # rides published before it existed have none
                 ride_keys[CORRELATION_ID] = notification.correlation_id
+            if notification.replay:
+                ride_keys[REPLAY] = True
+                count(self._metrics, MetricName.REPLAY_RECEIVED)
             with self._record_keys(**ride_keys):
                 self._process_ride(notification.ride)
 
@@ -185,7 +192,7 @@ class RideConsumer:
         self._logger.info(OUTCOME_MESSAGES[outcome], extra={"outcome": outcome.value})
 
     @contextmanager
-    def _record_keys(self, **keys: str) -> Iterator[None]:
+    def _record_keys(self, **keys: Any) -> Iterator[None]:
         """Keys on every log line while one record is handled (the batch is handled in order,
         one record at a time), removed after it so the next record starts clean."""
         self._logger.append_keys(**keys)

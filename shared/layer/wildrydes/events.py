@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
 from wildrydes.observability import CORRELATION_ATTRIBUTE
-from wildrydes.ride import Ride, decimal_text
+from wildrydes.ride import Ride, decimal_text, iso_utc
 
 FILTERED_ATTRIBUTES = ("fare", "distance")
+# A String attribute "true" on notifications `make replay` (or a delivery-DLQ redrive) sent
+# straight to a service's queue: SNS never sets it, consumers log and count it.
+REPLAY_ATTRIBUTE = "replay"
 
 
 class RideEventError(ValueError):
@@ -50,6 +54,7 @@ class RideNotification:
     ride: Ride
     sns_message_id: str
     correlation_id: str | None
+    replay: bool = False
 
 
 def sns_message(ride: Ride, correlation_id: str | None = None) -> dict[str, Any]:
@@ -76,12 +81,38 @@ def notification_from_sqs_body(body: str) -> RideNotification:
             f"not a ride notification: {error.error_count()} problem(s): "
             f"{error.errors(include_url=False)[0]['msg']}"
         ) from error
-    correlation = (notification.MessageAttributes or {}).get(CORRELATION_ATTRIBUTE)
+    attributes = notification.MessageAttributes or {}
+    correlation = attributes.get(CORRELATION_ATTRIBUTE)
+    replay = attributes.get(REPLAY_ATTRIBUTE)
     return RideNotification(
         ride=ride,
         sns_message_id=notification.MessageId,
         correlation_id=correlation.Value if correlation else None,
+        replay=replay is not None and replay.Value == "true",
     )
+
+
+def replayed_notification(
+    message: dict[str, Any], topic_arn: str, message_id: str, sent_at: datetime
+) -> str:
+    """The SQS body SNS would deliver (RawMessageDelivery false) for sns.publish(**message), for
+    sending a ride straight to one service's queue: the envelope fields consumers read, the
+    message attributes as SNS writes them, and `replay` = "true". No signature: SNS alone can
+    sign, and consumers read from their own queue, which only the topic and operators reach."""
+    attributes = {
+        name: {"Type": value["DataType"], "Value": value["StringValue"]}
+        for name, value in message.get("MessageAttributes", {}).items()
+    }
+    attributes[REPLAY_ATTRIBUTE] = {"Type": "String", "Value": "true"}
+    envelope = {
+        "Type": "Notification",
+        "MessageId": message_id,
+        "TopicArn": topic_arn,
+        "Message": message["Message"],
+        "Timestamp": iso_utc(sent_at),
+        "MessageAttributes": attributes,
+    }
+    return json.dumps(envelope, separators=(",", ":"))
 
 
 def ride_from_sqs_body(body: str) -> Ride:

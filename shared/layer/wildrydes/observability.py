@@ -27,6 +27,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 RIDE_ID = "ride_id"
 SNS_MESSAGE_ID = "sns_message_id"
 SQS_MESSAGE_ID = "sqs_message_id"
+REPLAY = "replay"  # true on the lines of a replayed delivery
 CORRELATION_ID = "correlation_id"  # Powertools' key, set by set_correlation_id
 
 # The String message attribute that carries the submit request's API Gateway request id from
@@ -49,6 +50,7 @@ class MetricName(StrEnum):
     RIDE_PUBLISH_FAILED = "RidePublishFailed"  # one per failed attempt; the stream retries
     # every consumer
     RIDE_RECEIVED = "RideReceived"  # an SQS record reached the function
+    REPLAY_RECEIVED = "ReplayReceived"  # of them, rides `make replay` sent (not the topic)
     RIDE_PROCESSED = "RideProcessed"  # the service did its work for the ride
     RIDE_DUPLICATE = "RideDuplicate"  # a redelivery or republication: nothing changed
     RIDE_SKIPPED = "RideSkipped"  # nothing to do (it should not have reached the service)
@@ -77,6 +79,7 @@ MANAGEMENT_METRICS = (
 )
 CONSUMER_METRICS = (
     MetricName.RIDE_RECEIVED,
+    MetricName.REPLAY_RECEIVED,
     MetricName.RIDE_PROCESSED,
     MetricName.RIDE_DUPLICATE,
     MetricName.RIDE_SKIPPED,
