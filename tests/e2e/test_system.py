@@ -296,7 +296,7 @@ def one_receive_per_attempt(system: System) -> Any:
     set_queue_visibility(system, "accounting", 65)
 
 
-def test_trace_stats_and_metrics_show_what_happened_to_each_ride(
+def test_trace_stats_redrive_and_replay_operate_the_system(
     system: System, one_receive_per_attempt: None
 ) -> None:
     """One ride every service gets, one two filters reject, one accounting fails on purpose
@@ -373,6 +373,57 @@ def test_trace_stats_and_metrics_show_what_happened_to_each_ride(
         Statistics=["Sum"],
     )
     assert sum(point["Sum"] for point in answer["Datapoints"]) == 5
+
+    # The fault is fixed (FAILURE_RATE 0): the DLQ goes back to the queue, the ride is booked
+    # once, and its trace says after how many failures.
+    output = make("-s", "redrive", "SERVICE=accounting", "TARGET=local", env=env)
+    assert "done: completed" in output, output
+    assert wait_until(lambda: system.received("accounting", failing_id))
+    assert (
+        "processed after 5 failed attempt(s)"
+        in trace_rows(make("-s", "trace", f"RIDE={failing_id}", "TARGET=local", env=env))[
+            "accounting"
+        ]
+    )
+    result = run_make("-s", "redrive", "SERVICE=accounting", "TARGET=local", cwd=REPO_ROOT, env=env)
+    assert result.returncode != 0
+    assert "DLQ is empty" in result.stderr or "already running" in result.stderr
+
+    # Replaying a ride a service has: a duplicate, its record unchanged.
+    ride_id = everyone.body["id"]
+    table, key = system.consumers["notification"].table, {"rideId": {"S": ride_id}}
+    before = system.client("dynamodb").get_item(TableName=table, Key=key)["Item"]
+    replay_one = ("-s", "replay", "SERVICE=notification", f"RIDE={ride_id}", "TARGET=local")
+    output = make(*replay_one, env=env)
+    assert "done: read 1, matched 1, sent 1, skipped by the filter 0" in output
+    assert wait_until(
+        lambda: (
+            "1 duplicate deliver(ies) ignored"
+            in trace_rows(make("-s", "trace", f"RIDE={ride_id}", "TARGET=local", env=env))[
+                "notification"
+            ]
+        ),
+        timeout_s=30,
+        every_s=2,
+    )
+    assert system.client("dynamodb").get_item(TableName=table, Key=key)["Item"] == before
+    # Everything since the start, to extraordinary: only what its filter matches is sent.
+    output = make(
+        "-s", "replay", "SERVICE=extraordinary", f"SINCE={since}", "TARGET=local", env=env
+    )
+    assert "matched 1, sent 1, skipped by the filter 2" in output
+
+    # A ride SNS could not deliver (the raw ride in the delivery DLQ) reaches the service.
+    lost = Ride.from_request(RideRequest.model_validate(ride(42, 4)))
+    message = sns_message(lost, "lost-request")
+    system.client("sqs").send_message(
+        QueueUrl=system.outputs("accounting")["DeliveryDeadLetterQueueUrl"],
+        MessageBody=message["Message"],
+        MessageAttributes=message["MessageAttributes"],
+    )
+    output = make("-s", "redrive", "SERVICE=accounting", "FROM=delivery", "TARGET=local", env=env)
+    assert "done: sent 1 to the queue, left in the delivery DLQ 0" in output
+    assert wait_until(lambda: system.received("accounting", lost.id))
 
 
 def test_trace_refuses_an_unknown_ride_and_stats_a_bad_window(system: System) -> None:
