@@ -21,9 +21,16 @@ from dataclasses import dataclass, field
 from types import FrameType
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
 
 from localcloud import patches
 from localcloud.env import configured_port, endpoint_url, local_env
+from localcloud.loopback import LoopbackOnly
 
 BIND_ADDRESS = "127.0.0.1"  # never reachable from other machines
 
@@ -55,16 +62,28 @@ def port_is_free(port: int) -> bool:
 
 
 class _Server(ThreadedMotoServer):
-    """moto's threaded server, but a failed bind is reported instead of hanging start()."""
+    """moto's threaded server behind the loopback guard (localcloud.loopback); a failed bind
+    is reported instead of hanging start()."""
 
     bind_error: OSError | None = None
 
     def _server_entry(self) -> None:
+        # moto's own entry, with its application wrapped: foreign Host or Origin headers are
+        # answered 403 before moto (or its CORS, which echoes any Origin) sees them.
         try:
-            super()._server_entry()
+            self._server = make_server(
+                self._ip_address,
+                self._port,
+                LoopbackOnly(DomainDispatcherApplication(create_backend_app)),
+                True,
+                request_handler=MotoRequestHandler,
+            )
         except OSError as error:
             self.bind_error = error
             self._server_ready_event.set()
+            return
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 @dataclass

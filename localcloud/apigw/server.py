@@ -45,6 +45,7 @@ from localcloud.apigw.routes import ApiCatalog, Route, RouteNotFound, StageNotFo
 from localcloud.apigw.throttle import Throttles
 from localcloud.lambda_runtime.functions import FunctionNotFound
 from localcloud.lambda_runtime.invoker import Invoker, Throttled
+from localcloud.loopback import refusal, refusal_body
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,11 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        reason = refusal(self.headers.get("Host"), self.headers.get("Origin"))
+        if reason is not None:  # before any routing: a foreign page never reaches a function
+            headers = [("Content-Type", "application/json")]
+            self._send(ProxyResponse(403, headers, refusal_body(reason)))
+            return
         target = split_target(self.headers.get("Host", ""), url.path)
         if target is None:
             self._send(_built_in(MISSING_AUTHENTICATION_TOKEN))
