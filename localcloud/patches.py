@@ -1088,6 +1088,36 @@ def sign_sns_messages_with_one_certificate_per_key() -> None:
     _replace(sns_models, "cryptography", _ReusedSigningCertificates())
 
 
+# --- k. SQS message move tasks (DLQ redrive) ----------------------------------------------------
+
+
+@_patch
+def sqs_message_move_tasks() -> None:
+    """Gap (moto 5.2.5): SQS StartMessageMoveTask, ListMessageMoveTasks and
+    CancelMessageMoveTask are not implemented (HTTP 500), so a DLQ cannot be redriven
+    (`make redrive`, `aws sqs start-message-move-task`); nor does moto remember which queue a
+    message was dead-lettered from (DeadLetterQueueSourceArn), where a task without a
+    DestinationArn sends it back to.
+
+    localcloud.sqs_move_tasks implements the three actions with SQS's shapes, errors and
+    semantics (a thread per task, rate limit, cancel, new message ids in the destination). Here
+    they are added to moto's SQS API; dead-lettering records the source queue, which
+    ReceiveMessage answers as DeadLetterQueueSourceArn; and moto's receive / delete / purge of a
+    queue run under that queue's own lock, so a move never races a consumer."""
+    from moto.sqs.models import Queue, SQSBackend
+    from moto.sqs.responses import SQSResponse
+
+    from localcloud import sqs_move_tasks as tasks
+
+    for action in tasks.ACTIONS:
+        _replace(SQSResponse, action, getattr(tasks, action))
+    receive = SQSResponse.__dict__["receive_message"]
+    _replace(SQSResponse, "receive_message", tasks.with_source_arn(receive))
+    _replace(Queue, "add_message", tasks.recording_origin(Queue.__dict__["add_message"]))
+    for name in tasks.LOCKED_BACKEND_CALLS:
+        _replace(SQSBackend, name, tasks.holding_queue_lock(SQSBackend.__dict__[name]))
+
+
 def describe() -> dict[str, str]:
     """Patch name -> first line of its docstring (for `python -m localcloud.patches`)."""
     return {name: (func.__doc__ or "").strip().splitlines()[0] for name, func in _registry.items()}

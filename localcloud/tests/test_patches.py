@@ -1443,3 +1443,62 @@ def test_sns_signs_every_message_with_one_certificate_per_key(aws: Client) -> No
 
     first, second = _two_deliveries_and_their_certificates(aws, "fixed")
     assert first == second
+
+
+# --- k. SQS message move tasks (DLQ redrive) ---------------------------------------------------
+
+
+def _queue_and_arn(
+    sqs: Any, name: str, attributes: dict[str, str] | None = None
+) -> tuple[str, str]:
+    url = sqs.create_queue(QueueName=name, Attributes=attributes or {})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    return url, arn["QueueArn"]
+
+
+def test_sqs_message_move_tasks_redrive_a_dlq(aws: Client) -> None:
+    sqs = aws("sqs")
+    dlq, dlq_arn = _queue_and_arn(sqs, "rides-dlq")
+    policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})
+    queue, queue_arn = _queue_and_arn(sqs, "rides", {"RedrivePolicy": policy})
+    sqs.send_message(QueueUrl=queue, MessageBody="ride")
+    for _ in range(2):  # received once, then dead-lettered by the next receive
+        sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0)
+
+    with patches.disabled("sqs_message_move_tasks"):
+        # the gap: what the server answers with HTTP 500
+        with pytest.raises(NotImplementedError):
+            sqs.start_message_move_task(SourceArn=dlq_arn)
+        with pytest.raises(NotImplementedError):
+            sqs.list_message_move_tasks(SourceArn=dlq_arn)
+        [dead] = sqs.receive_message(QueueUrl=dlq, AttributeNames=["All"], VisibilityTimeout=0)[
+            "Messages"
+        ]
+        assert "DeadLetterQueueSourceArn" not in dead["Attributes"]
+
+    [dead] = sqs.receive_message(QueueUrl=dlq, AttributeNames=["All"], VisibilityTimeout=0)[
+        "Messages"
+    ]
+    assert dead["Attributes"]["DeadLetterQueueSourceArn"] == queue_arn
+    sqs.start_message_move_task(SourceArn=dlq_arn)  # no destination: back where it came from
+
+    def finished() -> dict[str, Any]:
+        import time
+
+        for _ in range(200):  # the task runs on its own thread
+            [task] = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
+            if task["Status"] != "RUNNING":
+                return task
+            time.sleep(0.05)
+        raise AssertionError("the move task did not finish")
+
+    task = finished()
+    assert task["Status"] == "COMPLETED"
+    assert (
+        task["ApproximateNumberOfMessagesMoved"] == task["ApproximateNumberOfMessagesToMove"] == 1
+    )
+    [back] = sqs.receive_message(QueueUrl=queue, AttributeNames=["All"])["Messages"]
+    assert back["Body"] == "ride"
+    assert back["MessageId"] != dead["MessageId"]  # SQS: redriven messages are new messages
+    assert back["Attributes"]["ApproximateReceiveCount"] == "1"
+    assert "Messages" not in sqs.receive_message(QueueUrl=dlq)
