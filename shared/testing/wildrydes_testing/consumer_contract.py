@@ -9,10 +9,13 @@ actions, what the handler records).
 from __future__ import annotations
 
 import functools
+import uuid
 from typing import ClassVar
 
 import pytest
 from wildrydes.consumer import ConfigurationError, FailureRateError
+from wildrydes.events import ride_from_sqs_body
+from wildrydes.ride import Ride
 
 from scripts import services
 from wildrydes_testing import consumer_stack as check
@@ -27,6 +30,12 @@ from wildrydes_testing.templates import lint_findings, sam_validate_lint
 def _stack(service: str) -> check.ConsumerStack:
     """One parsed (and SAM-transformed) template per service for the whole test run."""
     return check.ConsumerStack(service)
+
+
+def ride_its_filter_matches(events: EventLoader) -> Ride:
+    """A new ride like the one in the service's own event fixture, which its filter matches."""
+    [record] = events("sqs_ride_event")["Records"]
+    return ride_from_sqs_body(record["body"]).model_copy(update={"id": uuid.uuid4().hex})
 
 
 def _package(service: str) -> str:
@@ -142,12 +151,12 @@ class ConsumerHandlerContract:
             pass
 
     def test_each_outcome_is_logged_with_the_ride_and_counted_under_the_service(
-        self, monkeypatch: pytest.MonkeyPatch
+        self, monkeypatch: pytest.MonkeyPatch, events: EventLoader
     ) -> None:
         """Processed, duplicate and poison records through the real handler: one line each
         with the schema's keys, and the metrics under the one `service` dimension."""
         with consumer(monkeypatch, self.service, self.module) as running:
-            ride = make_ride(fare="75", distance="30")  # every filter in this repo matches it
+            ride = ride_its_filter_matches(events)
             first = running.deliver(ride)
             running.handle(first)
             running.handle(first)  # redelivered
@@ -171,9 +180,11 @@ class ConsumerHandlerContract:
             "PoisonMessage": 1,
         }
 
-    def test_a_failed_record_is_logged_and_counted(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_a_failed_record_is_logged_and_counted(
+        self, monkeypatch: pytest.MonkeyPatch, events: EventLoader
+    ) -> None:
         with consumer(monkeypatch, self.service, self.module) as running:
-            event = running.deliver(make_ride(fare="75", distance="30"))
+            event = running.deliver(ride_its_filter_matches(events))
             running.dynamodb.delete_table(TableName=running.table)  # the service's table is gone
             assert failed_ids(running.handle(event)) == {event["Records"][0]["messageId"]}
         [failure] = running.emitted.lines("ride not processed; it will be retried")
