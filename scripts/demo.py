@@ -58,6 +58,8 @@ Where to look next:
        -H 'Content-Type: application/json' \\
        -d '{seed}'
   make logs SERVICE=accounting TARGET=local        a service's function logs
+  make trace RIDE=<id> TARGET=local                one ride's journey through every service
+  make stats TARGET=local                          per service: rides received, processed, failed
   make smoke TARGET=local                          the seed ride's fan-out check
   make local-down                                  stop everything"""
     )
