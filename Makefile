@@ -184,6 +184,12 @@ new-service: $(STAMP) ## Scaffold a consumer service: make new-service NAME=<nam
 test-e2e: setup ## Only the end-to-end tests (deploys all stacks into a private localcloud)
 	$(VENV)/bin/pytest -q tests/e2e
 
+.PHONY: test-faults
+test-faults: setup ## AWS-side faults (throttling, 5xx, resets, a killed worker, a DLQ) in a private localcloud
+	@# Not part of `make test` (pyproject's norecursedirs): a localcloud of its own with the
+	@# fault proxy (LOCALCLOUD_FAULTS), about 2 minutes; the figures print at the end.
+	$(VENV)/bin/pytest -q tests/faults
+
 # --- CI: what .github/workflows call ------------------------------------------------------------
 
 .PHONY: changed-stacks

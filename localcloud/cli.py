@@ -28,10 +28,26 @@ def say(message: str) -> None:
 
 
 def up(port: int, apigw_port: int) -> int:
+    from localcloud import faults
+
+    rules_file = faults.requested()
     running = state.read()
     if running:
         say(f"already running (pid {running.pid}) at {running.endpoint_url}")
+        if rules_file is not None:
+            say(f"note: {faults.FAULTS_VARIABLE} applies from the next start (make local-down)")
         return 0
+    if rules_file is not None:
+        try:
+            rules = faults.load_rules(rules_file)
+        except faults.FaultRulesError as error:
+            say(f"error: {error}")
+            return 2
+        os.environ[faults.FAULTS_VARIABLE] = str(rules_file)  # absolute, for `serve`
+        say(
+            f"faults on: {len(rules)} rule(s) from {rules_file}; the functions' and pollers' "
+            "AWS calls go through a fault proxy (deploys do not)"
+        )
     from localcloud.server import port_is_free
 
     for name, number in (("AWS API", port), ("API Gateway", apigw_port)):
@@ -116,6 +132,7 @@ def tail(path: os.PathLike[str], lines: int = 40) -> str:
 
 def serve(port: int, apigw_port: int) -> int:
     """The background process: the AWS API, the Lambda runtime and the API Gateway data plane."""
+    from localcloud.faults import proxy as fault_proxies
     from localcloud.runtime import Runtime
     from localcloud.server import start
 
@@ -123,16 +140,25 @@ def serve(port: int, apigw_port: int) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     cloud = start(port)
+    # None unless LOCALCLOUD_FAULTS is set: then a fault proxy in front of moto for the data plane.
+    fault_proxy = fault_proxies.start_from_environment(cloud.port)
     runtime = Runtime(
-        endpoint_url=cloud.endpoint_url, state_dir=state.home(), apigw_port=apigw_port
+        endpoint_url=cloud.endpoint_url,
+        state_dir=state.home(),
+        apigw_port=apigw_port,
+        data_plane_url=fault_proxy.endpoint_url if fault_proxy else None,
     )
     runtime.start()
     state.write(state.Running(os.getpid(), port, apigw_port))
     say(f"serving {cloud.endpoint_url}")
+    if fault_proxy:
+        say(f"faults: functions and pollers call AWS through {fault_proxy.endpoint_url}")
     try:
         stop.wait()
     finally:
         runtime.stop()
+        if fault_proxy:
+            fault_proxy.stop()
         cloud.stop()
         state.clear()
     return 0

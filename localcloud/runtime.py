@@ -43,6 +43,9 @@ class Runtime:
     - state_dir: cache of extracted code and layers (e.g. `<repo>/.localcloud`, git-ignored).
     - apigw_port: API Gateway data plane port on 127.0.0.1 (0 picks a free one); None disables.
     - console: where function output is echoed, prefixed with the function name (None: quiet).
+    - data_plane_url: where the functions' handlers and the event-source pollers send their AWS
+      calls, when not to `endpoint_url`: the fault proxy (localcloud.faults). localcloud's own
+      bookkeeping (log and metric shipping, listing mappings) always talks to `endpoint_url`.
     """
 
     def __init__(
@@ -55,25 +58,30 @@ class Runtime:
         console: TextIO | None = sys.stdout,
         poll_event_sources: bool = True,
         max_concurrency_per_function: int = DEFAULT_MAX_CONCURRENCY,
+        data_plane_url: str | None = None,
     ) -> None:
         self.region = region
         self.account_id = account_id
         self._state_dir = Path(state_dir)
         target = AwsTarget(endpoint_url)
+        data_plane = AwsTarget(data_plane_url) if data_plane_url else target
         self.clients = ClientFactory(target, region)
         self.logs = LogSink(
             self.clients.client("logs", region), console, self.clients.client("cloudwatch", region)
         )
         self.invoker = Invoker(
             ArtifactCache(self._state_dir / "runtime"),
-            target,
+            data_plane,
             self.logs,
             region,
             account_id,
             max_concurrency_per_function,
         )
+        source_clients = ClientFactory(data_plane, region) if data_plane_url else None
         self.mappings = (
-            MappingSupervisor(self.clients, self.invoker, [region]) if poll_event_sources else None
+            MappingSupervisor(self.clients, self.invoker, [region], source_clients=source_clients)
+            if poll_event_sources
+            else None
         )
         self._apigw_port = apigw_port
         self.apigw: ApiGatewayServer | None = None

@@ -40,8 +40,12 @@ class MappingSupervisor:
         invoker: Invoker,
         regions: Iterable[str],
         rescan_interval_s: float = RESCAN_INTERVAL_S,
+        source_clients: ClientFactory | None = None,
     ) -> None:
         self._clients = clients
+        # The pollers' own calls (receive, delete, get records) may go through the fault proxy
+        # (localcloud.faults); listing the mappings is localcloud's bookkeeping and never does.
+        self._source_clients = source_clients or clients
         self._invoker = invoker
         self._regions = list(regions)
         self._interval = rescan_interval_s
@@ -114,6 +118,6 @@ class MappingSupervisor:
 
     def _new_poller(self, config: MappingConfig) -> Poller:
         if config.service == "sqs":
-            return SqsPoller(config, self._clients, self._invoker)
+            return SqsPoller(config, self._source_clients, self._invoker)
         shards = self._shard_states.setdefault(config.uuid, {})
-        return StreamPoller(config, self._clients, self._invoker, shards)
+        return StreamPoller(config, self._source_clients, self._invoker, shards)

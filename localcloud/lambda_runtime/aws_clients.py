@@ -16,7 +16,7 @@ from localcloud.lambda_runtime.environment import AwsTarget
 
 # Localcloud calls are local and quick; fail fast and let the poller loop retry instead.
 _CONFIG = Config(
-    retries={"max_attempts": 2, "mode": "standard"},
+    retries={"total_max_attempts": 2, "mode": "standard"},  # one try and one retry
     connect_timeout=5,
     read_timeout=30,
     max_pool_connections=50,
