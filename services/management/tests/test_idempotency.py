@@ -186,3 +186,24 @@ def test_minus_zero_is_the_same_ride_as_zero_for_a_retry(post_ride, cloud) -> No
     assert body_of(retry) == body_of(first)
     assert body_of(first)["fare"] == 0
     assert len(cloud.rides()) == 1
+
+
+def test_a_write_whose_answer_was_lost_succeeds_when_the_sdk_retries_it(cloud) -> None:
+    # The SDK retries a call whose answer never came (timeout, reset, 5xx after the commit):
+    # the retry meets the write it already made. That is this request's own ride, stored once.
+    store = RidesStore(cloud.dynamodb, cloud.rides_table, cloud.keys_table)
+    request = RideRequest.model_validate(SEED)
+    ride = Ride.from_request(request)
+    store.add(ride, CORRELATION_ID)
+    store.add(ride, CORRELATION_ID)  # the retry: no error
+    claim = idempotency.claim_for(KEY, "client", request)
+    keyed = Ride.from_request(request)
+    first = store.add_once(keyed, claim, CORRELATION_ID)
+    retried = store.add_once(keyed, claim, CORRELATION_ID)
+    assert (retried.ride, retried.replayed) == (first.ride, False)
+    assert sorted(item["id"]["S"] for item in cloud.rides()) == sorted([ride.id, keyed.id])
+    # ...but the same id with another request's key record is still a collision.
+    other = idempotency.claim_for("another-key-0000000000000000", "client", request)
+    store.add_once(Ride.from_request(request), other, CORRELATION_ID)
+    with pytest.raises(ClientError, match="TransactionCanceled"):
+        store.add_once(keyed, other, CORRELATION_ID)

@@ -48,7 +48,15 @@ class RidesStore:
 
     def add(self, ride: Ride, correlation_id: str) -> None:
         """Store a new ride; fails (ConditionalCheckFailed) rather than overwrite one."""
-        self._client.put_item(**self._ride_put(ride, correlation_id))
+        put = self._ride_put(ride, correlation_id)
+        try:
+            self._client.put_item(**put)
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            # The SDK retries a write whose answer was lost (a timeout, a reset, a 5xx after
+            # the commit); its retry then meets our own item. That is a success, not a clash.
+            if code != "ConditionalCheckFailedException" or not self._holds(put["Item"]):
+                raise
 
     def add_once(
         self,
@@ -83,7 +91,10 @@ class RidesStore:
         except ClientError as error:
             if error.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            return StoredRide(self._ride_for_existing_key(claim, error, now), replayed=True)
+            stored = self._ride_for_existing_key(ride, claim, error, now)
+            # `ride` itself when this very transaction had committed (an SDK retry after a
+            # lost answer): a new ride, not a replay of an earlier request.
+            return StoredRide(stored, replayed=stored.id != ride.id)
         return StoredRide(ride, replayed=False)
 
     def get(self, ride_id: str) -> Ride | None:
@@ -92,6 +103,13 @@ class RidesStore:
             TableName=self._rides_table, Key={"id": {"S": ride_id}}, ConsistentRead=True
         ).get("Item")
         return None if item is None else Ride.model_validate(from_attributes(item))
+
+    def _holds(self, item: dict[str, Any]) -> bool:
+        """The Rides table holds exactly this item (same ride, same correlation id)."""
+        stored = self._client.get_item(
+            TableName=self._rides_table, Key={"id": item["id"]}, ConsistentRead=True
+        ).get("Item")
+        return stored is not None and from_attributes(stored) == from_attributes(item)
 
     def _ride_put(self, ride: Ride, correlation_id: str) -> dict[str, Any]:
         # The correlation id sits beside the ride, not in it: the stream carries it to the
@@ -104,16 +122,23 @@ class RidesStore:
         }
 
     def _ride_for_existing_key(
-        self, claim: IdempotencyClaim, cancelled: ClientError, now: float
+        self, ride: Ride, claim: IdempotencyClaim, cancelled: ClientError, now: float
     ) -> Ride:
         reasons = cancelled.response.get("CancellationReasons", [])
         codes = [reason.get("Code") for reason in reasons]
-        if codes[:1] == ["ConditionalCheckFailed"]:
-            # A fresh uuid4 id already taken: not a client's doing; let it surface as a 500.
-            raise cancelled
         record = self._client.get_item(
             TableName=self._keys_table, Key={"key": {"S": claim.key}}, ConsistentRead=True
         ).get("Item")
+        if codes[:1] == ["ConditionalCheckFailed"]:
+            # This ride's id is taken. If the key's record names this ride with this request's
+            # fingerprint, it is our own transaction, committed before its answer was lost and
+            # retried by the SDK. Otherwise a fresh uuid4 collided: not a client's doing; let
+            # it surface as a 500.
+            if record is not None:
+                mine = from_attributes(record)
+                if (mine["rideId"], mine["fingerprint"]) == (ride.id, claim.fingerprint):
+                    return ride
+            raise cancelled
         if record is None or int(record["expiresAt"]["N"]) < now:
             # Cancelled by a concurrent transaction on the same key that has not committed.
             raise IdempotencyConflict(
