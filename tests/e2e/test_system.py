@@ -5,11 +5,14 @@ Tests run in the order written: the last one deletes a stack.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
 import subprocess
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +24,7 @@ from wildrydes.ride import Ride, RideRequest
 from wildrydes_testing.repository import repository_copy, run_make
 from wildrydes_testing.seed import raw_json
 
-from scripts import services, smoke, stacks
+from scripts import redrive, replay, services, smoke, stacks, trace
 from tests.e2e.conftest import REPO_ROOT, System, make, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -287,13 +290,23 @@ def in_dlq(system: System, service: str, ride_id: str) -> bool:
 
 @pytest.fixture
 def one_receive_per_attempt(system: System) -> Any:
-    """Retries every ~3 s: longer than the 1 s batching window plus an invocation, so each
-    receive is one attempt (with a visibility timeout inside the window, SQS hands a message
-    out again to the same batch, as on AWS, and receives outnumber attempts)."""
-    set_queue_visibility(system, "accounting", 3)
+    """Retries every ~2 s: longer than the 1 s batching window, so each receive is one attempt
+    (with a visibility timeout inside the window, SQS hands a message out again to the same
+    batch, as on AWS, and receives outnumber attempts)."""
+    set_queue_visibility(system, "accounting", 2)
     yield
     set_failure_rate(system, "accounting", "0")
     set_queue_visibility(system, "accounting", 65)
+
+
+def run_tool(main: Callable[[list[str]], int], *args: str) -> str:
+    """An operator command in this process (what its Make target runs, minus make and a new
+    interpreter): its output; it must succeed. Each command also runs once through make."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["--target", "local", *args])
+    assert code == 0, out.getvalue() + err.getvalue()
+    return out.getvalue()
 
 
 def test_trace_stats_redrive_and_replay_operate_the_system(
@@ -302,7 +315,9 @@ def test_trace_stats_redrive_and_replay_operate_the_system(
     """One ride every service gets, one two filters reject, one accounting fails on purpose
     until it lands in its DLQ: `make trace` gives each service's verdict, `make stats` and
     CloudWatch's GetMetricStatistics the counts this traffic produced, and every consumer's
-    log lines for a ride carry its correlation id (the submit request's id)."""
+    log lines for a ride carry its correlation id (the submit request's id). Then the fix:
+    `make redrive` books the DLQ's ride once, `make replay` changes nothing a service has,
+    and a ride SNS could not deliver reaches the service from its delivery DLQ."""
     started = datetime.now(UTC) - timedelta(seconds=1)
     everyone = system.post(ride(75, 30))
     notification_only = system.post(ride(0, 1))
@@ -320,7 +335,7 @@ def test_trace_stats_redrive_and_replay_operate_the_system(
         everyone.body["id"]: dict.fromkeys(CONSUMERS, "processed"),
         notification_only.body["id"]: {
             "notification": "processed",
-            "accounting": "not delivered (filtered out)",
+            "accounting": 'fare 0 does not match {"numeric": [">", 0]}',
             "extraordinary": "not delivered (filtered out)",
         },
         failing_id: {
@@ -329,17 +344,14 @@ def test_trace_stats_redrive_and_replay_operate_the_system(
             "extraordinary": "not delivered (filtered out)",
         },
     }
+    correlation_id = failing.headers["x-amzn-RequestId"]
+    failing_trace = make("-s", "trace", f"RIDE={failing_id}", "TARGET=local", env=env)
+    assert f"correlation id {correlation_id}" in failing_trace
     for ride_id, verdicts in expected.items():
-        output = make("-s", "trace", f"RIDE={ride_id}", "TARGET=local", env=env, timeout=120)
+        output = failing_trace if ride_id == failing_id else run_tool(trace.main, ride_id)
         rows = trace_rows(output)
         for service, verdict in verdicts.items():
             assert verdict in rows[service], output
-    failing_trace = make("-s", "trace", f"RIDE={failing_id}", "TARGET=local", env=env)
-    correlation_id = failing.headers["x-amzn-RequestId"]
-    assert f"correlation id {correlation_id}" in failing_trace
-    assert 'fare 0 does not match {"numeric": [">", 0]}' in make(
-        "-s", "trace", f"RIDE={notification_only.body['id']}", "TARGET=local", env=env
-    )
 
     # Every consumer line about the failing ride carries the submit request's id.
     logs = system.client("logs")
@@ -379,15 +391,10 @@ def test_trace_stats_redrive_and_replay_operate_the_system(
     output = make("-s", "redrive", "SERVICE=accounting", "TARGET=local", env=env)
     assert "done: completed" in output, output
     assert wait_until(lambda: system.received("accounting", failing_id))
-    assert (
-        "processed after 5 failed attempt(s)"
-        in trace_rows(make("-s", "trace", f"RIDE={failing_id}", "TARGET=local", env=env))[
-            "accounting"
-        ]
-    )
-    result = run_make("-s", "redrive", "SERVICE=accounting", "TARGET=local", cwd=REPO_ROOT, env=env)
-    assert result.returncode != 0
-    assert "DLQ is empty" in result.stderr or "already running" in result.stderr
+    after = trace_rows(run_tool(trace.main, failing_id))["accounting"]
+    assert "processed after 5 failed attempt(s)" in after
+    refused = redrive.main(["--target", "local", "--service", "accounting"])
+    assert refused == 2  # the DLQ is empty now (or a move still runs): nothing to start
 
     # Replaying a ride a service has: a duplicate, its record unchanged.
     ride_id = everyone.body["id"]
@@ -399,18 +406,13 @@ def test_trace_stats_redrive_and_replay_operate_the_system(
     assert wait_until(
         lambda: (
             "1 duplicate deliver(ies) ignored"
-            in trace_rows(make("-s", "trace", f"RIDE={ride_id}", "TARGET=local", env=env))[
-                "notification"
-            ]
+            in trace_rows(run_tool(trace.main, ride_id))["notification"]
         ),
         timeout_s=30,
-        every_s=2,
     )
     assert system.client("dynamodb").get_item(TableName=table, Key=key)["Item"] == before
     # Everything since the start, to extraordinary: only what its filter matches is sent.
-    output = make(
-        "-s", "replay", "SERVICE=extraordinary", f"SINCE={since}", "TARGET=local", env=env
-    )
+    output = run_tool(replay.main, "--service", "extraordinary", "--since", since)
     assert "matched 1, sent 1, skipped by the filter 2" in output
 
     # A ride SNS could not deliver (the raw ride in the delivery DLQ) reaches the service.
@@ -421,7 +423,7 @@ def test_trace_stats_redrive_and_replay_operate_the_system(
         MessageBody=message["Message"],
         MessageAttributes=message["MessageAttributes"],
     )
-    output = make("-s", "redrive", "SERVICE=accounting", "FROM=delivery", "TARGET=local", env=env)
+    output = run_tool(redrive.main, "--service", "accounting", "--from", "delivery")
     assert "done: sent 1 to the queue, left in the delivery DLQ 0" in output
     assert wait_until(lambda: system.received("accounting", lost.id))
 
