@@ -6,10 +6,15 @@ SHELL := /bin/bash
 # Every folder under services/ with a manifest (service.toml), producers first: never typed again.
 SERVICES := $(shell python3 -m scripts.services list)
 # Where deploys go: aws (your configured profile/region) or local (localcloud on this machine).
-TARGET ?= aws
 TARGETS := aws local
 # Stack names are $(STACK_PREFIX)-platform, $(STACK_PREFIX)-<service>: change it for a second environment.
-STACK_PREFIX ?= wild-rydes
+# TARGET, STACK_PREFIX and SERVICE are taken as typed ($(value ...): make never expands them)
+# and reach recipes through the environment, quoted: never pasted into a shell command. The
+# scripts check them before anything touches AWS.
+override TARGET := $(if $(value TARGET),$(value TARGET),aws)
+override STACK_PREFIX := $(if $(value STACK_PREFIX),$(value STACK_PREFIX),wild-rydes)
+override SERVICE := $(value SERVICE)
+export TARGET STACK_PREFIX SERVICE
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -20,16 +25,16 @@ CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cat requirements-checkov.txt 2>/dev/null | cksum | cut -d' ' -f1)
 # Recursive (=): worked out only by make test, not by every make run.
 TEST_WORKERS = $(shell echo $$(( $$(nproc) + 1 )))
-STACKS := $(PY) -m scripts.stacks --target $(TARGET) --prefix $(STACK_PREFIX)
+STACKS := $(PY) -m scripts.stacks --target "$${TARGET}" --prefix "$${STACK_PREFIX}"
 
 # Refuse a missing or unknown SERVICE / TARGET before anything touches AWS.
 define require_service
-	@if [ -z "$(SERVICE)" ] || [ -z "$(filter $(SERVICE),$(SERVICES))" ] || [ "$(words $(SERVICE))" != 1 ]; then \
-	  echo "error: SERVICE='$(SERVICE)' is not a service. Use SERVICE=<name> with one of: $(SERVICES)" >&2; exit 2; fi
+	@if [ -z "$${SERVICE}" ] || [ -z "$(filter $(SERVICE),$(SERVICES))" ] || [ "$(words $(SERVICE))" != 1 ]; then \
+	  echo "error: SERVICE='$${SERVICE}' is not a service. Use SERVICE=<name> with one of: $(SERVICES)" >&2; exit 2; fi
 endef
 define require_target
 	@if [ -z "$(filter $(TARGET),$(TARGETS))" ] || [ "$(words $(TARGET))" != 1 ]; then \
-	  echo "error: TARGET='$(TARGET)' is not a target. Use one of: $(TARGETS)" >&2; exit 2; fi
+	  echo "error: TARGET='$${TARGET}' is not a target. Use one of: $(TARGETS)" >&2; exit 2; fi
 endef
 
 .PHONY: help
@@ -123,7 +128,7 @@ local-status: setup ## Is localcloud running, and which stacks does it hold
 
 .PHONY: local-env
 local-env: setup ## Print export lines for AWS_ENDPOINT_URL, credentials, WILDRYDES_API_URL/KEY
-	@$(PY) -m localcloud env --prefix $(STACK_PREFIX)
+	@$(PY) -m localcloud env --prefix "$${STACK_PREFIX}"
 
 .PHONY: logs
 logs: ## Recent logs of one service's functions: make logs SERVICE=accounting [TARGET=local]
@@ -136,36 +141,34 @@ logs: ## Recent logs of one service's functions: make logs SERVICE=accounting [T
 smoke: ## Submit the seed ride and show which services received it (TARGET=aws|local)
 	$(require_target)
 	@$(MAKE) -s --no-print-directory $(STAMP)
-	$(PY) -m scripts.smoke --target $(TARGET) --prefix $(STACK_PREFIX)
+	$(PY) -m scripts.smoke --target "$${TARGET}" --prefix "$${STACK_PREFIX}"
 
 .PHONY: trace
 # RIDE and SINCE reach the scripts through the environment, never pasted into the shell.
 trace: override export RIDE := $(value RIDE)
 trace: $(STAMP) ## The journey of one ride through every service: make trace RIDE=<id> [TARGET=local]
 	$(require_target)
-	@$(PY) -m scripts.trace --target $(TARGET) --prefix $(STACK_PREFIX) -- "$${RIDE-}"
+	@$(PY) -m scripts.trace --target "$${TARGET}" --prefix "$${STACK_PREFIX}" -- "$${RIDE-}"
 
 .PHONY: stats
 stats: override export SINCE := $(if $(value SINCE),$(value SINCE),1h)
 stats: $(STAMP) ## Per service, its metrics' counts and DLQ depths: make stats [SINCE=1h] [TARGET=local]
 	$(require_target)
-	@$(PY) -m scripts.stats --target $(TARGET) --prefix $(STACK_PREFIX) --since "$${SINCE}"
+	@$(PY) -m scripts.stats --target "$${TARGET}" --prefix "$${STACK_PREFIX}" --since "$${SINCE}"
 
 .PHONY: replay
-# SERVICE, SINCE and RIDE reach the script through the environment, never pasted into the shell.
-replay: override export SERVICE := $(value SERVICE)
+# SINCE and RIDE, like SERVICE, reach the script through the environment, never the shell.
 replay: override export SINCE := $(value SINCE)
 replay: override export RIDE := $(value RIDE)
 replay: $(STAMP) ## Backfill a consumer from the Rides table: make replay SERVICE=x [SINCE=<ISO-8601>] [RIDE=<id>]
 	$(require_target)
-	@$(PY) -m scripts.replay --target $(TARGET) --prefix $(STACK_PREFIX) --service "$${SERVICE-}" --since "$${SINCE-}" --ride "$${RIDE-}"
+	@$(PY) -m scripts.replay --target "$${TARGET}" --prefix "$${STACK_PREFIX}" --service "$${SERVICE-}" --since "$${SINCE-}" --ride "$${RIDE-}"
 
 .PHONY: redrive
-redrive: override export SERVICE := $(value SERVICE)
 redrive: override export FROM := $(value FROM)
 redrive: $(STAMP) ## Bring a consumer's DLQ back to its queue: make redrive SERVICE=x [FROM=dlq|delivery]
 	$(require_target)
-	@$(PY) -m scripts.redrive --target $(TARGET) --prefix $(STACK_PREFIX) --service "$${SERVICE-}" --from "$${FROM-}"
+	@$(PY) -m scripts.redrive --target "$${TARGET}" --prefix "$${STACK_PREFIX}" --service "$${SERVICE-}" --from "$${FROM-}"
 
 .PHONY: demo
 demo: $(STAMP) ## Run everything locally: localcloud, all five stacks, rides that show the filters
@@ -204,4 +207,4 @@ test-core: setup ## Tests no single stack owns: platform, shared layer, localclo
 
 .PHONY: bootstrap-ci
 bootstrap-ci: setup ## Deploy the GitHub Actions deploy role once per account: make bootstrap-ci GITHUB_REPO=owner/name
-	$(PY) -m scripts.bootstrap_ci --prefix $(STACK_PREFIX)
+	$(PY) -m scripts.bootstrap_ci --prefix "$${STACK_PREFIX}"

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from wildrydes.events import replayed_notification
 from wildrydes.ride import Ride
 
@@ -75,6 +76,13 @@ def inbox_of(service: str, prefix: str, env: Mapping[str, str]) -> Inbox:
     )
 
 
+def _visible(sqs: Any, queue_url: str) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"])
+
+
 def depth(sqs: Any, queue_url: str) -> int:
     attributes = sqs.get_queue_attributes(
         QueueUrl=queue_url,
@@ -99,7 +107,11 @@ def redrive_dlq(sqs: Any, inbox: Inbox, service: str, progress: Progress) -> tup
         "TaskHandle"
     ]
     while True:
-        [task] = sqs.list_message_move_tasks(SourceArn=inbox.dlq_arn, MaxResults=1)["Results"]
+        listed = sqs.list_message_move_tasks(SourceArn=inbox.dlq_arn, MaxResults=1)["Results"]
+        if not listed:  # listed a moment after it started: look again
+            time.sleep(POLL_S)
+            continue
+        task = listed[0]
         moved = task.get("ApproximateNumberOfMessagesMoved", 0)
         total = task.get("ApproximateNumberOfMessagesToMove", moved)
         progress.update(f"moved {moved} of {total} ({task['Status'].lower()})")
@@ -139,13 +151,18 @@ def redrive_delivery(sqs: Any, inbox: Inbox, service: str, progress: Progress) -
             QueueUrl=inbox.delivery_dlq_url,
             MaxNumberOfMessages=10,
             VisibilityTimeout=RECEIVE_VISIBILITY_S,
+            # Long polling asks every SQS server: a short poll of a small queue can come back
+            # empty while messages wait.
+            WaitTimeSeconds=1,
             MessageAttributeNames=["All"],
         ).get("Messages", [])
-        # A message not sent stays invisible for a while; once everything left is one seen
-        # before, the DLQ holds nothing new.
+        # Messages left behind stay invisible for a while; done once nothing new comes and
+        # nothing visible is waiting.
         fresh = [m for m in messages if m["MessageId"] not in seen]
         if not fresh:
-            break
+            if _visible(sqs, inbox.delivery_dlq_url) == 0:
+                break
+            continue
         seen.update(m["MessageId"] for m in fresh)
         rides = [m for m in fresh if _is_ride(m["Body"])]
         left += len(fresh) - len(rides)
@@ -199,6 +216,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CommandError, stacks.StackError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except (ClientError, BotoCoreError) as error:  # credentials, permissions, a racing task
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(f"done: {summary}")
     return 0 if complete else 1
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from wildrydes.events import replayed_notification
 
 from scripts import stacks
@@ -35,11 +36,11 @@ from scripts.rides import (
     RideNotFound,
     StoredRide,
     consumer_service,
+    live_filter_policy,
     load_ride,
     parse_ride_id,
     parse_time,
     scan_rides,
-    subscriptions_by_endpoint,
 )
 
 SQS_BATCH_LIMIT = 10  # SendMessageBatch takes at most 10 entries
@@ -75,16 +76,8 @@ def destination(service: str, prefix: str, env: Mapping[str, str]) -> Destinatio
     outputs = stacks.service_outputs(f"{prefix}-{service}", env)
     topic_arn = stacks.stack_outputs(f"{prefix}-platform", env)["TopicArn"]
     sns = stacks.client("sns", env)
-    subscription = subscriptions_by_endpoint(sns, topic_arn).get(outputs["QueueArn"])
-    if subscription is None:
-        raise CommandError(f"{prefix}-{service}'s queue is not subscribed to the topic")
-    attributes = sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"]
-    scope = attributes.get("FilterPolicyScope") or "MessageAttributes"
-    if attributes.get("FilterPolicy") and scope != "MessageAttributes":
-        raise CommandError(
-            f"{service}'s filter policy scope is {scope}: replay reads message attributes only"
-        )
-    return Destination(service, outputs["QueueUrl"], topic_arn, attributes.get("FilterPolicy"))
+    policy = live_filter_policy(sns, topic_arn, outputs["QueueArn"], service)
+    return Destination(service, outputs["QueueUrl"], topic_arn, policy)
 
 
 def replay(
@@ -93,9 +86,11 @@ def replay(
     sqs: Any,
     progress: Progress | None = None,
     now: datetime | None = None,
+    counts: ReplayCounts | None = None,
 ) -> ReplayCounts:
-    """Send the rides the filter matches to the queue, 10 per call."""
-    counts = ReplayCounts()
+    """Send the rides the filter matches to the queue, 10 per call; `counts` (updated as it
+    goes) says how far it got if a call fails."""
+    counts = ReplayCounts() if counts is None else counts
     batch: list[dict[str, str]] = []
 
     def send() -> None:
@@ -138,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--since", default="")
     parser.add_argument("--ride", default="")
     args = parser.parse_args(argv)
+    counts = ReplayCounts()
     try:
         service = consumer_service(args.service, "replay")
         if args.since.strip() and args.ride.strip():
@@ -156,10 +152,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             what = f"rides since {args.since.strip()}" if since else "every stored ride"
         print(f"replaying {what} from {rides_table} to {service} ({to.queue_url})")
         with Progress() as progress:
-            counts = replay(rides, to, stacks.client("sqs", env), progress)
+            replay(rides, to, stacks.client("sqs", env), progress, counts=counts)
     except (CommandError, RideInputError, RideNotFound, stacks.StackError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except (ClientError, BotoCoreError) as error:  # credentials, permissions (KMS), throttling
+        print(f"error: {error}\nstopped after: {counts.summary()}", file=sys.stderr)
+        return 1
     print(f"done: {counts.summary()}")
     return 1 if counts.failed else 0
 

@@ -127,6 +127,21 @@ def subscriptions_by_endpoint(sns: Any, topic_arn: str) -> dict[str, str]:
     }
 
 
+def live_filter_policy(sns: Any, topic_arn: str, queue_arn: str, service: str) -> str | None:
+    """The filter policy (JSON text, None for none) of the subscription that feeds the queue;
+    a CommandError when there is none or it filters the body, which the tools do not read."""
+    subscription = subscriptions_by_endpoint(sns, topic_arn).get(queue_arn)
+    if subscription is None:
+        raise CommandError(f"{service}'s queue is not subscribed to the topic")
+    attributes = sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"]
+    scope = attributes.get("FilterPolicyScope") or "MessageAttributes"
+    if attributes.get("FilterPolicy") and scope != "MessageAttributes":
+        raise CommandError(
+            f"{service}'s filter policy scope is {scope}: only message attributes are evaluated"
+        )
+    return attributes.get("FilterPolicy")
+
+
 def consumer_service(name: str, command: str) -> str:
     """SERVICE for a command that sends rides to a consumer (replay, redrive)."""
     if not name.strip():

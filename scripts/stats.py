@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from wildrydes.observability import (
     CONSUMER_METRICS,
     MANAGEMENT_METRICS,
@@ -41,7 +42,10 @@ def parse_since(text: str, now: datetime) -> datetime:
     value = text.strip()
     match = DURATION.fullmatch(value)
     if match:
-        window = timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            window = timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+        except OverflowError:
+            raise StatsError(f"SINCE='{text}' is more than 15 days ago") from None
     else:
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -133,6 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StatsError, stacks.StackError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except (ClientError, BotoCoreError) as error:  # credentials, permissions
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -20,35 +20,38 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from wildrydes.consumer import FAILED_MESSAGE, INJECTED_MESSAGE, OUTCOME_MESSAGES, Outcome
+from wildrydes.observability import NOT_PUBLISHED_MESSAGE, PUBLISHED_MESSAGE
 
 from scripts import services as manifests
 from scripts import stacks
 from scripts.filter_policy import FilterPolicyError, explain
 from scripts.rides import (
+    CommandError,
     RideInputError,
     RideNotFound,
     StoredRide,
+    live_filter_policy,
     load_ride,
     parse_ride_id,
-    subscriptions_by_endpoint,
 )
 
 # Log lines can be written a little before the ride's submittedAt (clocks) and shipped late.
 LOG_LOOKBACK_MS = 60_000
-DLQ_PEEK_CALLS = 10  # 10 x 10 messages: a trace looks, it does not drain a large DLQ
+DLQ_PEEK_CALLS = 10  # up to 10 receives of 10: a trace samples the DLQ, it does not drain it
 
-# The messages the functions log (wildrydes.consumer, management.publisher / submit).
-PUBLISHED = "ride published"
-NOT_PUBLISHED = "ride not published; will be retried"
-PROCESSED = "ride processed"
-DUPLICATE = "ride already processed: duplicate delivery ignored"
-SKIPPED = "ride skipped: nothing to do for it"
-FAILED = "ride not processed; it will be retried"
-INJECTED = "failing this record on purpose (FAILURE_RATE)"
+# The messages the functions log, from where they log them.
+PUBLISHED, NOT_PUBLISHED = PUBLISHED_MESSAGE, NOT_PUBLISHED_MESSAGE
+PROCESSED = OUTCOME_MESSAGES[Outcome.PROCESSED]
+DUPLICATE = OUTCOME_MESSAGES[Outcome.DUPLICATE]
+SKIPPED = OUTCOME_MESSAGES[Outcome.SKIPPED]
+FAILED, INJECTED = FAILED_MESSAGE, INJECTED_MESSAGE
 
 
 class TraceError(Exception):
@@ -149,36 +152,37 @@ def _json_object(text: str) -> dict[str, Any]:
 
 
 def peek_dlq_for(sqs: Any, queue_url: str, ride_id: str) -> bool:
+    """Whether the ride is among the DLQ's messages a few receives sample (SQS cannot list a
+    queue: each receive returns some messages; long polling asks every server)."""
+    seen: set[str] = set()
     for _ in range(DLQ_PEEK_CALLS):
         messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0
+            QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=1
         ).get("Messages", [])
         if any(ride_id in message.get("Body", "") for message in messages):
             return True
-        if not messages:
+        fresh = {message["MessageId"] for message in messages} - seen
+        if not fresh:
             return False
+        seen |= fresh
     return False
 
 
 def consumer_journey(
-    service: str, prefix: str, ride: StoredRide, topic_subscriptions: Mapping[str, str], env: Any
+    service: str, prefix: str, ride: StoredRide, topic_arn: str, env: Any
 ) -> ServiceJourney:
     stack_name = f"{prefix}-{service}"
     try:
         outputs = stacks.service_outputs(stack_name, env)
     except stacks.StackError:
         return ServiceJourney(service, f"not deployed ({stack_name})", None)
-    subscription = topic_subscriptions.get(outputs.get("QueueArn", ""))
-    if subscription is None:
-        return ServiceJourney(service, "not subscribed to the topic", None)
-    attributes = stacks.client("sns", env).get_subscription_attributes(
-        SubscriptionArn=subscription
-    )["Attributes"]
-    scope = attributes.get("FilterPolicyScope") or "MessageAttributes"
-    if attributes.get("FilterPolicy") and scope != "MessageAttributes":
-        return ServiceJourney(service, f"filter policy scope {scope}: not evaluated here", None)
     try:
-        verdict = explain(attributes.get("FilterPolicy"), ride.message()["MessageAttributes"])
+        sns = stacks.client("sns", env)
+        policy = live_filter_policy(sns, topic_arn, outputs["QueueArn"], service)
+    except CommandError as error:
+        return ServiceJourney(service, str(error), None)
+    try:
+        verdict = explain(policy, ride.message()["MessageAttributes"])
     except FilterPolicyError as error:
         return ServiceJourney(service, f"filter policy not understood: {error}", None)
     journey = ServiceJourney(service, verdict.reason, verdict.matches)
@@ -228,12 +232,11 @@ def trace(ride_id: str, prefix: str, env: Any) -> Iterator[str]:
         yield "  published  pending: no publication logged yet"
 
     platform = stacks.stack_outputs(f"{prefix}-platform", env)
-    topic_subscriptions = subscriptions_by_endpoint(stacks.client("sns", env), platform["TopicArn"])
     rows = [("service", "filter policy", "reached", "outcome", "at")]
     for manifest in manifests.discover():
         if not manifest.is_consumer:
             continue
-        journey = consumer_journey(manifest.name, prefix, ride, topic_subscriptions, env)
+        journey = consumer_journey(manifest.name, prefix, ride, platform["TopicArn"], env)
         reached = journey.lines[0] if journey.lines else None
         done = journey.first(PROCESSED, DUPLICATE, SKIPPED)
         rows.append(
@@ -283,6 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except stacks.StackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except (ClientError, BotoCoreError) as error:  # credentials, permissions
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(f"\n(traced in {time.monotonic() - started:.1f} s)")
     return 0
 

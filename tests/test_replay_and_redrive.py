@@ -110,7 +110,7 @@ def test_replaying_one_ride_reads_that_ride_only(accounting: Consumer) -> None:
     assert envelope["TopicArn"] == to.topic_arn
 
 
-def test_replay_shows_progress_and_counts_in_a_log() -> None:
+def test_progress_in_a_log_shows_the_first_and_the_last_state() -> None:
     stream = io.StringIO()
     with Progress(stream) as progress:
         progress.update("read 1, matched 1, sent 0, skipped by the filter 0")

@@ -58,7 +58,13 @@ def load_rules(path: Path) -> list[dict[str, Any]]:
         document = yaml.safe_load(text)  # JSON is YAML too
     except yaml.YAMLError as error:
         raise FaultRulesError(f"{FAULTS_VARIABLE}={path}: not YAML or JSON ({error})") from error
-    rules = document.get("rules", []) if isinstance(document, dict) else document
+    if isinstance(document, dict) and "rules" not in document:
+        # A typo (`rule:`) would otherwise load no rule and run with faults silently off.
+        raise FaultRulesError(
+            f"{FAULTS_VARIABLE}={path}: a mapping needs a `rules:` list; found "
+            + ", ".join(f"`{key}`" for key in document)
+        )
+    rules = document["rules"] if isinstance(document, dict) else document
     if document is None:
         rules = []
     if not isinstance(rules, list) or not all(isinstance(rule, dict) for rule in rules):

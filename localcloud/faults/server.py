@@ -30,20 +30,22 @@ from microburst.app import make_app
 from microburst.core.pipeline import Microburst
 
 from localcloud.faults import FaultRulesError, load_rules
+from localcloud.loopback import refusal
 
 BIND_ADDRESS = "127.0.0.1"
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @web.middleware
 async def local_callers_only(request: web.Request, handler: Handler) -> web.StreamResponse:
-    host = (request.headers.get("Host") or "").rsplit(":", 1)[0].lower()
-    if host not in LOCAL_HOSTS or "Origin" in request.headers:
-        return web.json_response(
-            {"message": "localcloud's fault proxy answers local SDK calls only"}, status=403
-        )
+    # The same rule as localcloud's two other listeners (localcloud.loopback), and stricter on
+    # Origin: only SDKs call the fault proxy, so no browser request has any business here.
+    reason = refusal(request.headers.get("Host"), None)
+    if reason is None and "Origin" in request.headers:
+        reason = "localcloud's fault proxy answers SDK calls only, never a web page"
+    if reason is not None:
+        return web.json_response({"message": reason}, status=403)
     return await handler(request)
 
 

@@ -248,7 +248,12 @@ def _values(name: str, value: Any) -> MetricDatum:
 def _is_number(value: Any) -> bool:
     # JSON true/false decode to bool, a subclass of int; NaN/Infinity decode but CloudWatch
     # rejects them.
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond a float's range: not a CloudWatch value either
+        return False
 
 
 def _in(source: str) -> str:

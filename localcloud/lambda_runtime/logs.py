@@ -126,15 +126,12 @@ class LogSink:
                 log.exception("could not ship %d log events to %s", len(events), group)
 
     def _put_metric_data(self, batch: list[tuple[str, str, int, str]]) -> None:
-        try:
-            requests = [
-                request
-                for group, _stream, timestamp_ms, text in batch
-                for request in emf.extract(text, timestamp_ms, source=group)
-            ]
-        except Exception:  # a parser bug must not stop log shipping
-            log.exception("could not extract EMF metrics from %d log lines", len(batch))
-            return
+        requests = []
+        for group, _stream, timestamp_ms, text in batch:
+            try:
+                requests += emf.extract(text, timestamp_ms, source=group)
+            except Exception:  # one odd line loses its own metrics, not the batch's
+                log.exception("could not extract EMF metrics from a log line of %s", group)
         # One call per namespace for the whole batch, not one per line.
         for request in emf.batch(requests):
             try:

@@ -325,3 +325,10 @@ def test_a_replayed_notification_parses_like_the_one_sns_delivers() -> None:
     delivered = notification_from_sqs_body(sns_envelope(message, message_id="m-1"))
     assert replayed == RideNotification(ride, "m-1", "corr-1", replay=True)
     assert delivered == RideNotification(ride, "m-1", "corr-1", replay=False)
+
+
+def test_a_handler_that_returns_no_outcome_fails_its_record_saying_so() -> None:
+    _, emitted = run(new_consumer(lambda ride: None), sqs_event(ride_record(make_ride(), "a")))
+    [failure] = emitted.lines("ride not processed; it will be retried")
+    assert "returned None, not an Outcome" in failure["exception"]
+    assert emitted.counts("test")["RideFailed"] == 1

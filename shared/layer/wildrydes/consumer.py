@@ -184,6 +184,11 @@ class RideConsumer:
             )
         try:
             outcome = self._handle(ride)
+            if not isinstance(outcome, Outcome):
+                raise TypeError(  # a handler of the old contract (returned None) must say so
+                    f"the ride handler returned {outcome!r}, not an Outcome (processed, "
+                    "duplicate or skipped)"
+                )
         except Exception:
             count(self._metrics, MetricName.RIDE_FAILED)
             self._logger.exception(FAILED_MESSAGE)

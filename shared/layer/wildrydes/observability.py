@@ -30,6 +30,11 @@ SQS_MESSAGE_ID = "sqs_message_id"
 REPLAY = "replay"  # true on the lines of a replayed delivery
 CORRELATION_ID = "correlation_id"  # Powertools' key, set by set_correlation_id
 
+# The publisher's lines about a ride (`make trace` reads them; the consumers' are in
+# wildrydes.consumer).
+PUBLISHED_MESSAGE = "ride published"
+NOT_PUBLISHED_MESSAGE = "ride not published; will be retried"
+
 # The String message attribute that carries the submit request's API Gateway request id from
 # the publisher to every consumer (filter policies ignore attributes they do not name).
 CORRELATION_ATTRIBUTE = "correlationId"
@@ -55,7 +60,7 @@ class MetricName(StrEnum):
     RIDE_DUPLICATE = "RideDuplicate"  # a redelivery or republication: nothing changed
     RIDE_SKIPPED = "RideSkipped"  # nothing to do (it should not have reached the service)
     RIDE_FAILED = "RideFailed"  # the service's work raised: the record goes back to the queue
-    POISON_MESSAGE = "PoisonMessage"  # not a ride notification: it ends in the DLQ
+    POISON_MESSAGE = "PoisonMessage"  # per receive of a non-ride: 5 for one message in the DLQ
     INJECTED_FAILURE = "InjectedFailure"  # failed on purpose (FAILURE_RATE)
     # every function
     COLD_START = "ColdStart"
@@ -132,7 +137,11 @@ def observed(
                 # Flushed even when the handler raises; an invocation that counted nothing (a
                 # warm GET) prints nothing, where Powertools' log_metrics would warn.
                 if metrics.metric_set:
-                    metrics.flush_metrics()
+                    try:
+                        metrics.flush_metrics()
+                    except Exception:  # metrics must never fail the work they count
+                        logger.exception("metrics not flushed")
+                        metrics.clear_metrics()
 
         return logger.inject_lambda_context(
             with_metrics, clear_state=True, correlation_id_path=correlation_id_path

@@ -27,6 +27,8 @@ from wildrydes.events import sns_message
 from wildrydes.observability import (
     CORRELATION_ATTRIBUTE,
     CORRELATION_ID,
+    NOT_PUBLISHED_MESSAGE,
+    PUBLISHED_MESSAGE,
     RIDE_ID,
     SNS_MESSAGE_ID,
     MetricName,
@@ -134,12 +136,12 @@ def _chunks(items: Sequence[PendingRide], size: int) -> Iterator[Sequence[Pendin
 
 def _log_published(item: PendingRide, message_id: str) -> None:
     count(metrics, MetricName.RIDE_PUBLISHED)
-    logger.info("ride published", extra={**item.log_keys, SNS_MESSAGE_ID: message_id})
+    logger.info(PUBLISHED_MESSAGE, extra={**item.log_keys, SNS_MESSAGE_ID: message_id})
 
 
 def _log_not_published(item: PendingRide, reason: str) -> None:
     count(metrics, MetricName.RIDE_PUBLISH_FAILED)
     logger.error(
-        "ride not published; will be retried",
+        NOT_PUBLISHED_MESSAGE,
         extra={**item.log_keys, "sequence_number": item.sequence_number, "reason": reason},
     )

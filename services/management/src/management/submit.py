@@ -65,7 +65,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return _submit(event, context)
     except HttpError as refused:
         count(metrics, MetricName.RIDE_REFUSED)
-        count(metrics, REFUSAL_BY_STATUS[refused.status])
+        reason = REFUSAL_BY_STATUS.get(refused.status)
+        if reason is not None:  # a status without its own metric is still counted above
+            count(metrics, reason)
         logger.info("ride refused", extra={"status": refused.status, "errors": refused.errors})
         return refused.response()
 
