@@ -193,13 +193,44 @@ def status() -> int:
         f"running (pid {running.pid}): AWS API {running.endpoint_url}, "
         f"API Gateway http://127.0.0.1:{running.apigw_port}"
     )
-    summaries = client(running, "cloudformation").list_stacks()["StackSummaries"]
+    cloudformation = client(running, "cloudformation")
+    summaries = cloudformation.list_stacks()["StackSummaries"]
     live = [s for s in summaries if s["StackStatus"] != "DELETE_COMPLETE"]
     for summary in sorted(live, key=lambda s: s["StackName"]):
         print(f"  {summary['StackName']:<40} {summary['StackStatus']}")
+        for line in stack_notes(cloudformation, summary["StackId"]):
+            print(f"      {line}")
     if not live:
         print("  no stacks deployed (make deploy-all TARGET=local)")
     return 0
+
+
+# As localcloud.cloudformation.registry writes them (importing it would load moto here).
+NOTE_PREFIX = "localcloud: "
+NOTE_SEPARATOR = "; "
+
+
+def stack_notes(cloudformation: Any, stack_id: str) -> list[str]:
+    """What a stack's resources say about localcloud: what it does not emulate (one line per
+    note, with the resources it concerns) and what failed, from DescribeStackResources."""
+    resources = cloudformation.describe_stack_resources(StackName=stack_id)["StackResources"]
+    concerned: dict[tuple[str, str], list[str]] = {}
+    failed = []
+    for resource in resources:
+        reason = resource.get("ResourceStatusReason") or ""
+        if resource["ResourceStatus"].endswith("_FAILED"):
+            failed.append(f"failed: {resource['LogicalResourceId']} {reason}")
+        elif reason.startswith(NOTE_PREFIX):
+            for note in reason.removeprefix(NOTE_PREFIX).split(NOTE_SEPARATOR):
+                key = (resource["ResourceType"], note)
+                concerned.setdefault(key, []).append(resource["LogicalResourceId"])
+    notes = []
+    for (resource_type, note), logical_ids in sorted(concerned.items()):
+        # A type's own note names it ("AWS::X::Y accepted, not emulated: ..."); a property's
+        # does not ("TracingConfig not emulated: ...").
+        subject = note if note.startswith(resource_type) else f"{resource_type}: {note}"
+        notes.append(f"{subject} ({', '.join(sorted(logical_ids))})")
+    return failed + notes
 
 
 def env_exports(prefix: str) -> int:

@@ -7,11 +7,14 @@ gap: after a moto upgrade, `pytest localcloud/tests/test_patches.py` says which 
 needed. New CloudFormation resource handlers live in `cloudformation/` (a module per service);
 they do nothing until `add_missing_cfn_resources()` registers them here. Likewise
 `lambda_runtime/invoke_routing.py` only holds the registry of the runtime's invokers that
-`run_invocations_in_localcloud()` forwards to.
+`run_invocations_in_localcloud()` forwards to. Which resource types localcloud emulates, accepts
+without emulating or refuses is `cloudformation/registry.py`'s to say;
+`refuse_resource_types_not_emulated()` holds deploys to it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
@@ -34,6 +37,7 @@ from moto.core.responses import ActionResult
 from moto.sns.utils import FilterPolicyMatcher
 
 from localcloud import cloudformation, sam_transform
+from localcloud.cloudformation import lifecycle, placeholders, registry
 
 MOTO_VERSION = "5.2.5"
 
@@ -126,21 +130,50 @@ def is_applied(name: str) -> bool:
 @contextmanager
 def disabled(*patch_names: str) -> Iterator[None]:
     """Temporarily restore moto's own behaviour for the named patches (tests use this to show
-    that the gap still exists upstream). Not for use while a server is handling requests."""
+    that the gap still exists upstream). Not for use while a server is handling requests.
+
+    Several patches may wrap one attribute (a later patch wraps the earlier one's replacement),
+    so the named ones cannot just be taken out of the chain: every applied patch is undone,
+    newest first, and the others applied again, oldest first, around moto's own code. On the
+    way out every attribute gets back the very object it had before."""
     unknown = set(patch_names) - set(_registry)
     if unknown:
         raise KeyError(f"unknown patches: {sorted(unknown)}")
     with _lock:
-        switched = [name for name in patch_names if name in _applied]
-        for name in switched:
-            for record in reversed(_applied[name]):
-                record.uninstall()
+        order = list(_applied)  # application order
+        saved = dict(_applied)
+        current = {
+            (id(r.owner), r.attribute): (r.owner, r.attribute, _current_value(r.owner, r.attribute))
+            for records in saved.values()
+            for r in records
+        }
+        _undo_all()
         try:
+            for name in order:
+                if name not in patch_names:
+                    _registry[name]()
             yield
         finally:
-            for name in switched:
-                for record in _applied[name]:
-                    record.install()
+            _undo_all()
+            _applied.update(saved)
+            for owner, attribute, value in current.values():
+                if value is _MISSING:
+                    if _current_value(owner, attribute) is not _MISSING:
+                        delattr(owner, attribute)
+                else:
+                    setattr(owner, attribute, value)
+
+
+def _current_value(owner: Any, attribute: str) -> Any:
+    if isinstance(owner, type):
+        return owner.__dict__.get(attribute, _MISSING)
+    return getattr(owner, attribute)
+
+
+def _undo_all() -> None:
+    for name in reversed(list(_applied)):
+        for record in reversed(_applied.pop(name)):
+            record.uninstall()
 
 
 def _region_of(arn: str) -> str:
@@ -202,7 +235,10 @@ def complete_change_set_execution() -> None:
     exports, applies the resources, then stores the template text but never re-reads it. We
     give the stack the region's exports before applying, and afterwards re-read the template,
     rebuild the outputs and publish the exports (replacing the stack's previous ones). A failed
-    execution leaves the stack in a *_FAILED state with the reason as a stack event."""
+    execution leaves the stack in a *_FAILED state with the reason as a stack event; when a
+    resource failed the way it fails on AWS (lifecycle.ResourceFailed: a refused type, a failed
+    nested stack) a create rolls back to ROLLBACK_COMPLETE and an update that changed nothing to
+    UPDATE_ROLLBACK_COMPLETE, as CloudFormation's would."""
     backend_cls = cfn_models.CloudFormationBackend
     original_execute = backend_cls.__dict__["execute_change_set"]
 
@@ -213,6 +249,18 @@ def complete_change_set_execution() -> None:
         stack.resource_map.cross_stack_resources = self.exports
         try:
             original_execute(self, change_set_name, stack_name)
+        except lifecycle.ResourceFailed as error:
+            # A resource failed as it fails on AWS (see refuse_resource_types_not_emulated):
+            # roll back like CloudFormation, and still answer with the reason.
+            change_set.execution_status = "EXECUTE_FAILED"
+            if change_set.change_set_type == "CREATE":
+                lifecycle.roll_back_create(stack, self.exports)
+            elif error.stack_unchanged:
+                lifecycle.roll_back_unchanged_update(stack)
+            else:
+                stack.status = "UPDATE_FAILED"
+                stack._add_stack_event("UPDATE_FAILED", resource_status_reason=error.reason)
+            raise
         except Exception as error:
             failed = "CREATE_FAILED" if change_set.change_set_type == "CREATE" else "UPDATE_FAILED"
             stack.status = failed
@@ -363,7 +411,9 @@ def add_missing_cfn_resources() -> None:
     """Gap (moto 5.2.5): CloudFormation silently skips AWS::SNS::Subscription (so no filter
     policy), AWS::SNS::TopicPolicy, AWS::SQS::QueuePolicy,
     AWS::ApiGateway::Stage/ApiKey/UsagePlan/UsagePlanKey, AWS::CloudWatch::Alarm and
-    AWS::Lambda::EventInvokeConfig; its AWS::ApiGateway::RestApi needs a Name (SAM gives none)
+    AWS::Lambda::EventInvokeConfig and AWS::ApiGateway::Account; its AWS::Lambda::Permission
+    adds its statement under a random id, has no physical id and is never removed; its
+    AWS::ApiGateway::RestApi needs a Name (SAM gives none)
     and ignores the OpenAPI Body; its AWS::ApiGateway::Deployment has no Ref value; its
     AWS::CloudFormation::Stack (a SAM nested application) has no `Outputs.<Key>` attribute, a
     name for Ref instead of the stack id, no parent tags, and is deleted and created anew on
@@ -374,9 +424,10 @@ def add_missing_cfn_resources() -> None:
     The handlers in cloudformation/ create/update/delete real state in moto's backends; here
     they are put in front of moto's own model map.
 
-    AWS::S3::BucketPolicy stays skipped on purpose: moto enforces a bucket policy's Deny
-    statements while ignoring their conditions, so the SAM CLI managed bucket's "deny s3:* unless
-    aws:SecureTransport" statement would block every upload to it over plain HTTP."""
+    AWS::S3::BucketPolicy is not applied on purpose (the registry accepts it without emulating
+    it): moto enforces a bucket policy's Deny statements while ignoring their conditions, so the
+    SAM CLI managed bucket's "deny s3:* unless aws:SecureTransport" statement would block every
+    upload to it over plain HTTP."""
     added = {cls.cloudformation_type(): cls for cls in cloudformation.HANDLERS}
     original_model_map = cfn_parsing.get_model_map
     original_name_map = cfn_parsing.get_name_type_map
@@ -1116,6 +1167,515 @@ def sqs_message_move_tasks() -> None:
     _replace(Queue, "add_message", tasks.recording_origin(Queue.__dict__["add_message"]))
     for name in tasks.LOCKED_BACKEND_CALLS:
         _replace(SQSBackend, name, tasks.holding_queue_lock(SQSBackend.__dict__[name]))
+
+
+# --- l. What CloudFormation does with each resource: verdicts, records, deletes ----------------
+
+
+def _condition_holds(resource_map: Any, resource_json: dict[str, Any]) -> bool:
+    condition = resource_json.get("Condition")
+    if not condition:
+        return True
+    try:
+        return bool(resource_map.lazy_condition_map[condition])
+    except Exception:  # moto reports a broken condition itself, with its own error
+        return True
+
+
+def _probe(resource_map: Any, template: dict[str, Any], parameters: Any) -> Any:
+    """A throwaway ResourceMap of `template` with its parameters and conditions loaded (no
+    resource created), to see which resources an update will have; None if it cannot be
+    built (moto's own update then reports why)."""
+    try:
+        probe = cfn_parsing.ResourceMap(
+            resource_map.stack_id,
+            resource_map["AWS::StackName"],
+            parameters or resource_map.input_parameters,
+            {},
+            region_name=resource_map._region_name,
+            account_id=resource_map._account_id,
+            template=template,
+            cross_stack_resources=resource_map.cross_stack_resources,
+        )
+        probe.load_mapping()
+        probe.load_parameters()
+        probe.load_conditions()
+    except Exception:
+        return None
+    return probe
+
+
+def _refused_type(resource_type: str) -> bool:
+    if resource_type.startswith(registry.SAM_PREFIX) and not is_applied("transform_sam_templates"):
+        return False  # SAM types are the transform's: with it off, moto's own handling stands
+    return registry.support_of(resource_type) is registry.Support.REFUSED
+
+
+def _refused(resource_map: Any, resources: dict[str, Any]) -> dict[str, str]:
+    """Logical id -> type of each live resource whose type localcloud refuses."""
+    return {
+        logical_id: resource.get("Type", "")
+        for logical_id, resource in resources.items()
+        if _refused_type(resource.get("Type", "")) and _condition_holds(resource_map, resource)
+    }
+
+
+def _stack_named(backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    name = kwargs.get("name", args[0] if args else None)
+    return next((s for s in backend.stacks.values() if name in (s.name, s.stack_id)), None)
+
+
+@_patch
+def refuse_resource_types_not_emulated() -> None:
+    """Gap (moto 5.2.5): CloudFormation skips every resource type it has no model for (an HTTP
+    API's AWS::ApiGatewayV2::Api and ::Stage, AWS::XRay::ResourcePolicy, ...) without a word: the
+    stack reaches CREATE_COMPLETE without them, and a `!Ref` / `!GetAtt` to one stays literal
+    `${...}` text in the outputs.
+
+    localcloud.cloudformation.registry decides per type. A type localcloud emulates is moto's
+    (or a handler's) as before. One it accepts without emulating gets a placeholder
+    (placeholders.NotEmulated: the physical id AWS would give, a note on its event saying why
+    that is safe). Any other type fails the deploy, checked before a create or update touches
+    anything: its CREATE_FAILED (UPDATE_FAILED) event names the type, the stack rolls back
+    (ROLLBACK_COMPLETE, UPDATE_ROLLBACK_COMPLETE) and the call answers with the same reason, so
+    `sam deploy` fails with it. Properties a resource sets that localcloud does not emulate
+    (registry.NOT_EMULATED_PROPERTIES) become a note on its event too."""
+    original_class_from_type = cfn_parsing.resource_class_from_type
+    original_create = cfn_parsing.parse_and_create_resource
+    original_update = cfn_parsing.parse_and_update_resource
+    map_cls = cfn_parsing.ResourceMap
+    original_map_create = map_cls.__dict__["create"]
+    original_map_update = map_cls.__dict__["update"]
+    backend_cls = cfn_models.CloudFormationBackend
+    original_create_stack = backend_cls.__dict__["create_stack"]
+    original_update_stack = backend_cls.__dict__["update_stack"]
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        if registry.support_of(resource_type) is registry.Support.ACCEPTED_NOT_EMULATED:
+            return placeholders.NotEmulated.for_type(resource_type)
+        if _refused_type(resource_type):
+            return placeholders.Refused.for_type(resource_type)
+        return original_class_from_type(resource_type)
+
+    def take_notes(logical_id: str, resource_json: dict[str, Any], resources_map: Any) -> None:
+        resource_type = resource_json.get("Type", "")
+        found = registry.notes(resource_type, resource_json.get("Properties"))
+        lifecycle.note(resources_map, logical_id, found)
+        if registry.support_of(resource_type) is registry.Support.ACCEPTED_NOT_EMULATED:
+            logger.warning("%s: %s", logical_id, registry.acceptance_note(resource_type))
+
+    def parse_and_create_resource(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, *args: Any, **kw: Any
+    ) -> Any:
+        resource = original_create(logical_id, resource_json, resources_map, *args, **kw)
+        if resource is not None:
+            take_notes(logical_id, resource_json, resources_map)
+        return resource
+
+    def parse_and_update_resource(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, *args: Any, **kw: Any
+    ) -> Any:
+        resource = original_update(logical_id, resource_json, resources_map, *args, **kw)
+        take_notes(logical_id, resource_json, resources_map)
+        return resource
+
+    def create(self: Any, template: dict[str, Any]) -> bool:
+        refused = _refused(self, template.get("Resources") or {})
+        if refused:
+            raise lifecycle.refuse(self, refused, existing=set())
+        return original_map_create(self, template)
+
+    def update(self: Any, template: dict[str, Any], parameters: Any = None) -> None:
+        probe = _probe(self, template, parameters)
+        if probe is not None:
+            refused = _refused(probe, template.get("Resources") or {})
+            if refused:
+                raise lifecycle.refuse(self, refused, existing=set(self._resource_json_map))
+        return original_map_update(self, template, parameters)
+
+    def create_stack(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original_create_stack(self, *args, **kwargs)
+        except lifecycle.ResourceFailed:
+            stack = _stack_named(self, args, kwargs)
+            if stack is not None:
+                lifecycle.roll_back_create(stack, self.exports)
+            raise
+
+    def update_stack(self: Any, *args: Any, **kwargs: Any) -> Any:
+        stack = _stack_named(self, args, kwargs)
+        before = (stack.template, stack.template_dict) if stack is not None else None
+        try:
+            return original_update_stack(self, *args, **kwargs)
+        except lifecycle.ResourceFailed as error:
+            if stack is None or before is None:
+                raise
+            if error.stack_unchanged:
+                stack.template, stack.template_dict = before  # Stack.update set the new one
+                lifecycle.roll_back_unchanged_update(stack)
+            else:
+                stack.status = "UPDATE_FAILED"
+                stack._add_stack_event("UPDATE_FAILED", resource_status_reason=error.reason)
+            raise
+
+    _replace(cfn_parsing, "resource_class_from_type", resource_class_from_type)
+    _replace(cfn_parsing, "parse_and_create_resource", parse_and_create_resource)
+    _replace(cfn_parsing, "parse_and_update_resource", parse_and_update_resource)
+    _replace(map_cls, "create", create)
+    _replace(map_cls, "update", update)
+    _replace(backend_cls, "create_stack", create_stack)
+    _replace(backend_cls, "update_stack", update_stack)
+
+
+@_patch
+def describe_stack_resources_completely() -> None:
+    """Gap (moto 5.2.5): DescribeStackResource(s) and ListStackResources build each entry from
+    whatever attributes moto's model object has: a resource moto skipped comes back with no
+    LogicalResourceId, ResourceType or PhysicalResourceId, an AWS::Lambda::Permission with an
+    empty physical id, every Timestamp is 2010-07-27 and every status the stack's
+    (ListStackResources says CREATE_COMPLETE whatever happened). DescribeStackEvents has the
+    stack's own events only, none per resource. GetTemplateSummary of a SAM stack lists the SAM
+    types (AWS::Serverless::Function) where the stack holds AWS::Lambda::Function, and no
+    DeclaredTransforms.
+
+    lifecycle.Ledger records each resource as moto creates, updates and deletes it: logical id,
+    type, the physical id AWS gives, status, reason, the real time of the operation, each change
+    also a stack event with the same fields. The four APIs answer from it."""
+    stack_cls = cfn_models.Stack
+    original_create_map = stack_cls.__dict__["_create_resource_map"]
+    original_create = cfn_parsing.parse_and_create_resource
+    original_update = cfn_parsing.parse_and_update_resource
+    map_cls = cfn_parsing.ResourceMap
+    original_map_update = map_cls.__dict__["update"]
+    responses_cls = cfn_responses.CloudFormationResponse
+
+    def create_resource_map(self: Any) -> Any:
+        resource_map = original_create_map(self)
+        lifecycle.attach(resource_map, self)
+        return resource_map
+
+    def parse_and_create_resource(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, *args: Any, **kw: Any
+    ) -> Any:
+        if not _condition_holds(resources_map, resource_json):
+            return original_create(logical_id, resource_json, resources_map, *args, **kw)
+        book = lifecycle.ledger(resources_map)
+        resource_type = resource_json.get("Type", "")
+        known = book.records.get(logical_id)
+        if known is not None and known.status == "CREATE_COMPLETE":
+            # Asked for again although moto keeps nothing for it (a type it skipped): once is
+            # enough to say so.
+            return original_create(logical_id, resource_json, resources_map, *args, **kw)
+        record = book.event(logical_id, resource_type, "CREATE_IN_PROGRESS", physical_id="")
+        record.metadata = resource_json.get("Metadata")
+        record.notes = []
+        try:
+            resource = original_create(logical_id, resource_json, resources_map, *args, **kw)
+        except Exception as error:
+            book.event(logical_id, resource_type, "CREATE_FAILED", lifecycle.reason_of(error))
+            raise
+        generated = lifecycle.generated_name(resources_map, resource_type, logical_id)
+        if resource is None:  # moto has no model and nothing refused it (registry patch off)
+            reason = f"{registry.NOTE_PREFIX}not created: moto has no model for {resource_type}"
+            book.event(logical_id, resource_type, "CREATE_COMPLETE", reason, generated)
+            return None
+        physical_id = lifecycle.physical_id_of(resource) or generated
+        reason = registry.status_reason(record.notes)
+        book.event(logical_id, resource_type, "CREATE_COMPLETE", reason, physical_id)
+        book.created.append(logical_id)
+        return resource
+
+    def parse_and_update_resource(
+        logical_id: str, resource_json: dict[str, Any], resources_map: Any, *args: Any, **kw: Any
+    ) -> Any:
+        book = lifecycle.ledger(resources_map)
+        resource_type = resource_json.get("Type", "")
+        record = book.records.get(logical_id)
+        if record is None or record.status != "UPDATE_IN_PROGRESS":  # moto may try again
+            record = book.event(logical_id, resource_type, "UPDATE_IN_PROGRESS")
+        record.metadata = resource_json.get("Metadata")
+        record.notes = []
+        # A failure here is the update's: moto tries again, and update() reports the last one.
+        resource = original_update(logical_id, resource_json, resources_map, *args, **kw)
+        physical_id = lifecycle.physical_id_of(resource) if resource is not None else None
+        reason = registry.status_reason(record.notes)
+        book.event(logical_id, resource_type, "UPDATE_COMPLETE", reason, physical_id)
+        return resource
+
+    def update(self: Any, template: dict[str, Any], parameters: Any = None) -> None:
+        try:
+            return original_map_update(self, template, parameters)
+        except Exception as error:
+            lifecycle.ledger(self).fail_in_progress(lifecycle.reason_of(error))
+            raise
+
+    def describe_stack_resource(self: Any) -> ActionResult:
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        logical_id = self._get_param("LogicalResourceId")
+        for record in lifecycle.described(stack):
+            if record.logical_id == logical_id:
+                detail = lifecycle.stack_resource_detail(stack, record)
+                return ActionResult({"StackResourceDetail": detail})
+        message = f"Resource {logical_id} does not exist for stack {stack.name}"
+        raise ValidationError(stack.name, message=message)
+
+    def describe_stack_resources(self: Any) -> ActionResult:
+        backend = self.cloudformation_backend
+        stack_name = self._get_param("StackName")
+        physical_id = self._get_param("PhysicalResourceId")
+        logical_id = self._get_param("LogicalResourceId")
+        if stack_name:
+            stack = backend.get_stack(stack_name)
+        elif physical_id:  # which stack holds this resource (AWS answers with all of them)
+            stack = next(
+                (
+                    s
+                    for s in backend.stacks.values()
+                    if any(r.physical_id == physical_id for r in lifecycle.described(s))
+                ),
+                None,
+            )
+            if stack is None:
+                raise ValidationError(message=f"Stack for {physical_id} does not exist")
+        else:
+            raise ValidationError(
+                message="Either StackName or PhysicalResourceId must be specified"
+            )
+        records = [r for r in lifecycle.described(stack) if logical_id in (None, r.logical_id)]
+        entries = [lifecycle.stack_resource(stack, record) for record in records]
+        return ActionResult({"StackResources": entries})
+
+    def list_stack_resources(self: Any) -> ActionResult:
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        summaries = [lifecycle.stack_resource_summary(r) for r in lifecycle.described(stack)]
+        return ActionResult({"StackResourceSummaries": summaries})
+
+    def get_template_summary(self: Any) -> ActionResult:
+        stack_name = self._get_param("StackName")
+        template_url = self._get_param("TemplateURL")
+        body = self._get_param("TemplateBody")
+        stack = None
+        if stack_name:
+            stack = self.cloudformation_backend.get_stack(stack_name)
+            if stack.status == "REVIEW_IN_PROGRESS":
+                raise ValidationError(
+                    message="GetTemplateSummary cannot be called on REVIEW_IN_PROGRESS stacks."
+                )
+            body = stack.template
+        elif template_url:
+            body = self._get_stack_from_s3_url(template_url)
+        summary = cfn_responses.get_template_summary_response_from_template(body)
+        summary["DeclaredTransforms"] = lifecycle.declared_transforms(summary)
+        if isinstance(summary.get("Metadata"), dict):  # a JSON string in the API
+            summary["Metadata"] = json.dumps(summary["Metadata"])
+        if stack is not None and (stack.template_dict or {}).get("Resources"):
+            # What the stack holds: the template after its transforms, as the resources say.
+            summary["ResourceTypes"] = lifecycle.resource_types(stack.template_dict)
+        return ActionResult(summary)
+
+    _replace(stack_cls, "_create_resource_map", create_resource_map)
+    _replace(cfn_parsing, "parse_and_create_resource", parse_and_create_resource)
+    _replace(cfn_parsing, "parse_and_update_resource", parse_and_update_resource)
+    _replace(map_cls, "update", update)
+    _replace(responses_cls, "describe_stack_resource", describe_stack_resource)
+    _replace(responses_cls, "describe_stack_resources", describe_stack_resources)
+    _replace(responses_cls, "list_stack_resources", list_stack_resources)
+    _replace(responses_cls, "get_template_summary", get_template_summary)
+
+
+@_patch
+def delete_stacks_as_aws_does() -> None:
+    """Gap (moto 5.2.5): a stack delete that cannot delete a resource fails the DeleteStack call
+    and drops the stack from every list (live and deleted) with its exports still published,
+    where AWS keeps it as DELETE_FAILED with the failed resource's reason. A resource whose
+    model has no delete at all (a Lambda::Version, an IAM::ManagedPolicy...) is left behind
+    without a word; an update that removes a resource with DeletionPolicy Retain deletes it
+    (and forgets nothing: re-adding it later reuses the deleted object); deletes run in
+    whatever order moto holds the resources, and none of them is a stack event.
+
+    lifecycle.delete_resources deletes as CloudFormation does: the last created first, Retain
+    (and RetainExceptOnCreate, except when a create rolls back) as DELETE_SKIPPED, a failure as
+    DELETE_FAILED with its reason, the stack then DELETE_FAILED and still there (DeleteStack
+    itself succeeds, as on AWS, and can be called again). A resource moto cannot delete says so
+    in its DELETE_COMPLETE reason. And a deleted stack keeps no outputs: moto evaluates them
+    lazily, so DescribeStacks on a deleted stack created its resources again."""
+    map_cls = cfn_parsing.ResourceMap
+    original_delete_resource = map_cls.__dict__["_delete_resource"]
+    backend_cls = cfn_models.CloudFormationBackend
+    original_delete_stack = backend_cls.__dict__["delete_stack"]
+
+    def logical_id_of(resource_map: Any, resource: Any) -> str:
+        logical_id = getattr(resource, "logical_resource_id", None)
+        if logical_id:
+            return str(logical_id)
+        return next(k for k, v in resource_map._parsed_resources.items() if v is resource)
+
+    def delete(self: Any) -> None:
+        lifecycle.delete_resources(self)
+
+    def delete_resource(self: Any, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
+        book = lifecycle.ledger(self)
+        logical_id = logical_id_of(self, parsed_resource)
+        resource_type = resource_json.get("Type", "")
+        removing = not book.deleting  # an update removed it from the template
+        if removing and lifecycle.retains(resource_json, rollback=False):
+            book.event(logical_id, resource_type, "DELETE_SKIPPED")
+            self._parsed_resources.pop(logical_id, None)
+            book.forget(logical_id)
+            return
+        record = book.records.get(logical_id)
+        if record is None or record.status != "DELETE_IN_PROGRESS":  # a retry is no new event
+            book.event(logical_id, resource_type, "DELETE_IN_PROGRESS")
+        original_delete_resource(self, parsed_resource, resource_json)
+        reason = None
+        if not lifecycle.deletes_anything(parsed_resource) and not lifecycle.deletes_anything(
+            cfn_parsing.resource_class_from_type(resource_type)
+        ):
+            reason = f"{registry.NOTE_PREFIX}moto cannot delete {resource_type}: it is left behind"
+            logger.warning("%s: %s", logical_id, reason)
+        book.event(logical_id, resource_type, "DELETE_COMPLETE", reason)
+        if removing:
+            self._parsed_resources.pop(logical_id, None)
+            book.forget(logical_id)
+
+    def delete_stack(self: Any, name_or_stack_id: str) -> None:
+        stack = self.stacks.get(name_or_stack_id) or next(
+            (s for s in self.stacks.values() if s.name == name_or_stack_id), None
+        )
+        if stack is None:  # unknown or already deleted: moto's answer
+            original_delete_stack(self, name_or_stack_id)
+            return
+        # The outputs as they are now: moto evaluates them lazily, and evaluating them once the
+        # resources are gone would create those again (see lifecycle.seal).
+        with contextlib.suppress(Exception):
+            stack.outputs  # noqa: B018 - read for its side effect: moto caches each output
+        try:
+            original_delete_stack(self, stack.stack_id)
+        except lifecycle.StackDeleteFailed as failure:
+            self.stacks[stack.stack_id] = stack  # moto took it out before deleting
+            stack.status = "DELETE_FAILED"
+            stack._add_stack_event("DELETE_FAILED", resource_status_reason=str(failure))
+            return
+        lifecycle.seal(stack)
+
+    _replace(map_cls, "delete", delete)
+    _replace(map_cls, "_delete_resource", delete_resource)
+    _replace(backend_cls, "delete_stack", delete_stack)
+
+
+_BUCKET_NOT_EMPTY = "The bucket you tried to delete is not empty"
+
+
+@_patch
+def refuse_to_delete_non_empty_buckets() -> None:
+    """Gap (moto 5.2.5): deleting a stack whose AWS::S3::Bucket still holds objects reaches
+    DELETE_COMPLETE and silently keeps the bucket (moto's delete_bucket returns None for a
+    non-empty bucket and its CloudFormation model ignores that). AWS fails the resource,
+    DELETE_FAILED "The bucket you tried to delete is not empty", and with it the stack, unless
+    the bucket's DeletionPolicy is Retain. We fail it the same way."""
+    from moto.s3.models import FakeBucket, s3_backends
+    from moto.utilities.utils import get_partition
+
+    original = FakeBucket.__dict__["delete_from_cloudformation_json"].__func__
+
+    def delete_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        bucket = s3_backends[account_id][get_partition(region_name)].buckets.get(resource_name)
+        if bucket is not None and bucket.keys:  # moto's own test (versions count too)
+            raise lifecycle.ResourceFailed(_BUCKET_NOT_EMPTY)
+        original(cls, resource_name, cloudformation_json, account_id, region_name)
+
+    _replace(
+        FakeBucket, "delete_from_cloudformation_json", classmethod(delete_from_cloudformation_json)
+    )
+
+
+@_patch
+def complete_s3_bucket_resource() -> None:
+    """Gap (moto 5.2.5): AWS::S3::Bucket ignores VersioningConfiguration and
+    PublicAccessBlockConfiguration (the SAM CLI's managed bucket sets both): GetBucketVersioning
+    says the bucket is unversioned, GetPublicAccessBlock finds nothing. We apply both after moto
+    creates the bucket."""
+    from moto.s3.models import FakeBucket, s3_backends
+    from moto.utilities.utils import get_partition
+
+    original = FakeBucket.__dict__["create_from_cloudformation_json"].__func__
+
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        bucket = original(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        properties = cloudformation_json.get("Properties") or {}
+        backend = s3_backends[account_id][get_partition(region_name)]
+        versioning = (properties.get("VersioningConfiguration") or {}).get("Status")
+        if versioning:
+            backend.put_bucket_versioning(bucket.name, versioning)
+        public_access = properties.get("PublicAccessBlockConfiguration")
+        if public_access:
+            backend.put_public_access_block(bucket.name, public_access)
+        return bucket
+
+    _replace(
+        FakeBucket, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json)
+    )
+
+
+@_patch
+def delete_layer_versions_with_their_stack() -> None:
+    """Gap (moto 5.2.5): AWS::Lambda::LayerVersion has no delete, so a layer version outlives
+    its stack even with DeletionPolicy Delete (what SAM makes of `RetentionPolicy: Delete`). We
+    delete it; DeletionPolicy Retain (`RetentionPolicy: Retain`) keeps it, as on AWS."""
+    from moto.awslambda.models import LayerVersion, lambda_backends
+
+    def delete(self: Any, account_id: str, region_name: str) -> None:
+        backend = lambda_backends[account_id][region_name]
+        backend.delete_layer_version(self.name, str(self.version))
+
+    _replace(LayerVersion, "delete", delete)
+
+
+@_patch
+def schedule_kms_key_deletion() -> None:
+    """Gap (moto 5.2.5): deleting a stack deletes its AWS::KMS::Key at once. AWS schedules the
+    deletion PendingWindowInDays ahead (7-30, default 30): the key stays, PendingDeletion,
+    until then. We schedule it the same way."""
+    from moto.kms.models import Key, kms_backends
+
+    original_create = Key.__dict__["create_from_cloudformation_json"].__func__
+
+    def create_from_cloudformation_json(
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        key = original_create(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        window = cloudformation_json["Properties"].get("PendingWindowInDays", 30)
+        key.localcloud_pending_window = int(window)
+        return key
+
+    def delete(self: Any, account_id: str, region_name: str) -> None:
+        window = getattr(self, "localcloud_pending_window", 30)
+        kms_backends[account_id][region_name].schedule_key_deletion(self.id, window)
+
+    _replace(Key, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json))
+    _replace(Key, "delete", delete)
 
 
 def describe() -> dict[str, str]:

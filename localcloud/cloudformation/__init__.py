@@ -12,12 +12,17 @@ moto's CloudFormation calls, per resource:
                                   region) -> handler
   handler.delete(account, region)
 and reads handler.physical_resource_id (Ref) and handler.get_cfn_attribute(name) (GetAtt).
+
+registry.py says what localcloud does with every type (these handlers, moto's models, the types
+it accepts without emulating and the ones it refuses); lifecycle.py is what CloudFormation
+reports about each resource (records, events, rollback, deletes).
 """
 
 from __future__ import annotations
 
 from localcloud.cloudformation.apigateway import (
     ApiDeployment,
+    ApiGatewayAccount,
     ApiKey,
     ApiStage,
     RestApi,
@@ -26,7 +31,7 @@ from localcloud.cloudformation.apigateway import (
     api_key_schemes,
     import_gateway_responses,
 )
-from localcloud.cloudformation.awslambda import LambdaEventInvokeConfig
+from localcloud.cloudformation.awslambda import LambdaEventInvokeConfig, LambdaPermission
 from localcloud.cloudformation.base import Handler
 from localcloud.cloudformation.cloudwatch import CloudWatchAlarm, CloudWatchDashboard
 from localcloud.cloudformation.sns import SnsSubscription, SnsTopicPolicy
@@ -45,7 +50,9 @@ HANDLERS: tuple[type[Handler], ...] = (
     ApiKey,
     UsagePlan,
     UsagePlanKey,
+    ApiGatewayAccount,
     LambdaEventInvokeConfig,
+    LambdaPermission,
     CloudWatchAlarm,
     CloudWatchDashboard,
     NestedStack,

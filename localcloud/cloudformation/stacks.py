@@ -8,13 +8,17 @@ from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.utilities.utils import get_partition
 
 from localcloud.cloudformation.base import Handler, tag_map
+from localcloud.cloudformation.lifecycle import ResourceFailed
 
 
 class NestedStack(Handler):
     """AWS::CloudFormation::Stack (what SAM makes of an AWS::Serverless::Application): a real
     stack in moto's backend, created from its TemplateURL with the parent's tags, named as AWS
     names it (<parent>-<LogicalId>-<SUFFIX>); Ref is its stack id, `Fn::GetAtt <Id>.Outputs.<Key>`
-    its outputs; a parent update updates it in place, a parent delete deletes it."""
+    its outputs; a parent update updates it in place, a parent delete deletes it. When the child
+    fails (a refused type, a bucket it cannot delete) the parent's resource fails with
+    CloudFormation's "Embedded stack ... was not successfully ..." reason, so the parent fails
+    too instead of reporting a child that is not there."""
 
     TYPE = "AWS::CloudFormation::Stack"
 
@@ -69,12 +73,23 @@ class NestedStack(Handler):
         properties = cloudformation_json["Properties"]
         # The physical id is the stack id, known once the stack exists.
         nested = cls("", properties, account_id, region_name, parent_id=kwargs.get("StackId", ""))
-        stack = cls._backend(account_id, region_name).create_stack(
-            name=resource_name,
-            template=cls._template(properties, account_id, region_name),
-            parameters=cls._parameters(properties),
-            tags=nested.tag_map(),
-        )
+        backend = cls._backend(account_id, region_name)
+        try:
+            stack = backend.create_stack(
+                name=resource_name,
+                template=cls._template(properties, account_id, region_name),
+                parameters=cls._parameters(properties),
+                tags=nested.tag_map(),
+            )
+        except ResourceFailed as failure:
+            # The child rolled back; the parent's rollback deletes it, as on AWS.
+            child = next((s for s in backend.stacks.values() if s.name == resource_name), None)
+            child_id = child.stack_id if child is not None else resource_name
+            if child is not None:
+                backend.delete_stack(child_id)
+            raise ResourceFailed(
+                f"Embedded stack {child_id} was not successfully created: {failure.reason}"
+            ) from failure
         nested.physical_id = stack.stack_id
         return nested
 
@@ -85,13 +100,18 @@ class NestedStack(Handler):
             {"ParameterKey": key, "ParameterValue": value}
             for key, value in self._parameters(properties).items()
         ]
-        self._backend(self.account_id, self.region).update_stack(
-            name=self.physical_id,
-            template=self._template(properties, self.account_id, self.region),
-            role_arn=None,
-            parameters=parameters,
-            tags=self.tag_map(),
-        )
+        try:
+            self._backend(self.account_id, self.region).update_stack(
+                name=self.physical_id,
+                template=self._template(properties, self.account_id, self.region),
+                role_arn=None,
+                parameters=parameters,
+                tags=self.tag_map(),
+            )
+        except ResourceFailed as failure:
+            raise ResourceFailed(
+                f"Embedded stack {self.physical_id} was not successfully updated: {failure.reason}"
+            ) from failure
         return self
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
@@ -103,4 +123,15 @@ class NestedStack(Handler):
         return outputs[key]
 
     def delete(self, account_id: str, region_name: str) -> None:
-        self._backend(account_id, region_name).delete_stack(self.physical_id)
+        backend = self._backend(account_id, region_name)
+        backend.delete_stack(self.physical_id)
+        stack = backend.get_stack(self.physical_id)
+        if stack.status == "DELETE_FAILED":  # its DELETE_FAILED event says which resource, why
+            failures = [
+                e.resource_status_reason
+                for e in stack.events
+                if e.resource_status == "DELETE_FAILED"
+            ]
+            raise ResourceFailed(
+                f"Embedded stack {self.physical_id} was not successfully deleted: {failures[-1]}"
+            )

@@ -12,6 +12,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ import pytest
 from wildrydes_testing.repository import run_make
 
 from localcloud import state
-from scripts import smoke, stacks
+from scripts import services, smoke, stacks
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_TIMEOUT_S = 900
@@ -140,3 +141,41 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+# Helpers the end-to-end modules share.
+
+CONSUMERS = services.names("consumer")
+
+
+def ride(fare: float, distance: float, customer: str | None = None) -> dict[str, Any]:
+    return {
+        "from": "Alexanderplatz",
+        "to": "Tegel",
+        "duration": 30,
+        "distance": distance,
+        "customer": customer or f"e2e-{uuid.uuid4().hex[:8]}",
+        "fare": fare,
+    }
+
+
+def delivered(system: System, ride_id: str) -> set[str]:
+    return {service for service in CONSUMERS if system.received(service, ride_id)}
+
+
+def set_queue_visibility(system: System, service: str, seconds: int) -> None:
+    """Shorten the queue's visibility timeout so a retry comes in seconds, not a minute."""
+    queue = system.outputs(service)["QueueUrl"]
+    system.client("sqs").set_queue_attributes(
+        QueueUrl=queue, Attributes={"VisibilityTimeout": str(seconds)}
+    )
+
+
+def set_failure_rate(system: System, service: str, rate: str) -> None:
+    function = system.outputs(service)["FunctionName"]
+    lambda_client = system.client("lambda")
+    configuration = lambda_client.get_function_configuration(FunctionName=function)
+    variables = {**configuration["Environment"]["Variables"], "FAILURE_RATE": rate}
+    lambda_client.update_function_configuration(
+        FunctionName=function, Environment={"Variables": variables}
+    )

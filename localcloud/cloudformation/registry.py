@@ -1,0 +1,369 @@
+"""What localcloud does with each CloudFormation resource type, and with the properties that
+matter: the one place a deploy's verdict comes from.
+
+moto's CloudFormation skips any type it has no model for and says nothing (the stack reaches
+CREATE_COMPLETE without it, and a `!Ref` to it stays literal `${...}` text in the outputs). So
+every type gets a verdict here:
+
+- EMULATED: moto models it, or a handler in this package does; the resource exists in moto's
+  backends and the AWS APIs answer for it.
+- ACCEPTED_NOT_EMULATED: nothing is created, but its absence changes nothing localcloud
+  emulates (the reason says why); the stack event and `make local-status` say so.
+- REFUSED: everything else. The deploy fails and the resource's CREATE_FAILED event names the
+  type, as a deploy to AWS fails on a resource it cannot create.
+
+Properties are the same story one level down: a property moto (or a handler) stores but whose
+effect localcloud does not reproduce is declared in NOT_EMULATED_PROPERTIES, and a template that
+sets it gets a note on the resource's event. HONOURED_PROPERTIES lists, for the types the
+project's templates use, the properties localcloud was checked to honour; a test keeps every
+property those templates set in one of the two lists, so none is ignored in silence.
+
+`python -m localcloud.cloudformation` prints the README's compatibility table (`--all`: every
+type localcloud emulates).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+# A resource's status reason (DescribeStackResources, the stack's events) starts with this when
+# localcloud has something to say about it; `make local-status` lists those.
+NOTE_PREFIX = "localcloud: "
+NOTE_SEPARATOR = "; "
+
+
+class Support(enum.Enum):
+    EMULATED = "emulated"
+    ACCEPTED_NOT_EMULATED = "accepted, not emulated"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A type deployed without being emulated. `physical_id` names the property whose value AWS
+    returns as the physical id (a bucket policy's is its bucket); empty means a generated name
+    (<stack>-<LogicalId>-<SUFFIX>), as CloudFormation gives most resources."""
+
+    reason: str
+    physical_id: str = ""
+
+
+ACCEPTED_NOT_EMULATED: dict[str, Accepted] = {
+    "AWS::XRay::ResourcePolicy": Accepted(
+        reason=(
+            "localcloud has no X-Ray: no service sends trace segments, so a policy that lets "
+            "them changes nothing locally"
+        ),
+        physical_id="PolicyName",
+    ),
+    "AWS::S3::BucketPolicy": Accepted(
+        reason=(
+            "localcloud authorizes every request (no IAM or resource policy is evaluated), so a "
+            "bucket policy grants or denies nothing locally. Not applied either, because moto "
+            "would enforce its Deny statements without their conditions (the SAM CLI bucket's "
+            "deny-unless-TLS would block every upload over localcloud's plain HTTP)"
+        ),
+        physical_id="Bucket",
+    ),
+}
+
+# moto's model list holds a few abstract placeholders too: not resource types.
+_NOT_REAL_TYPES = frozenset({"?", "AWS::SERVICE::RESOURCE"})
+
+_NO_XRAY = "localcloud has no X-Ray: no trace is recorded (the setting is stored)"
+_NO_ALARM_EVALUATION = (
+    "stored, but localcloud never evaluates alarms: the alarm's state never changes and no "
+    "action runs"
+)
+
+NOT_EMULATED_PROPERTIES: dict[str, dict[str, str]] = {
+    "AWS::SNS::Topic": {"TracingConfig": _NO_XRAY},
+    "AWS::Lambda::Function": {
+        "TracingConfig": (
+            "localcloud has no X-Ray: each invocation gets a fresh _X_AMZN_TRACE_ID, but no "
+            "trace is recorded or linked"
+        ),
+        "Runtime": (
+            "stored, but the code runs on localcloud's own Python interpreter, whatever the "
+            "runtime names"
+        ),
+        "Architectures": (
+            "stored, but the code runs on this machine's CPU (a layer's native modules are "
+            "swapped for the venv's copies of the same versions)"
+        ),
+        "MemorySize": (
+            "stored and passed as AWS_LAMBDA_FUNCTION_MEMORY_SIZE, but the worker's memory (and "
+            "CPU) is not limited by it"
+        ),
+    },
+    "AWS::ApiGateway::Stage": {
+        "TracingEnabled": _NO_XRAY,
+        "AccessLogSetting": (
+            "stored on the stage, but localcloud's API Gateway writes no access log lines"
+        ),
+        "MethodSettings": (
+            "throttling is honoured, but LoggingLevel, DataTraceEnabled and MetricsEnabled are "
+            "stored only (no execution logs, no API Gateway metrics locally)"
+        ),
+    },
+    "AWS::CloudWatch::Alarm": {
+        "AlarmActions": _NO_ALARM_EVALUATION,
+        "OKActions": _NO_ALARM_EVALUATION,
+    },
+    "AWS::DynamoDB::Table": {
+        "TimeToLiveSpecification": (
+            "stored (DescribeTimeToLive answers it), but localcloud never expires items"
+        ),
+    },
+    "AWS::Logs::LogGroup": {
+        "RetentionInDays": "stored, but localcloud never expires log events",
+    },
+    "AWS::IAM::Role": {
+        "ManagedPolicyArns": (
+            "not attached by moto's CloudFormation (ListAttachedRolePolicies is empty), and "
+            "localcloud authorizes every request, so no call depends on them"
+        ),
+    },
+    "AWS::SNS::Subscription": {
+        "RedrivePolicy": (
+            "stored (GetSubscriptionAttributes answers it), but localcloud never redrives a "
+            "failed delivery to that queue"
+        ),
+    },
+}
+
+# Checked by reading moto's models and localcloud's handlers, runtime and pollers: each of these
+# reaches the backend and does what it does on AWS (policies are stored, not evaluated: see the
+# README). Only the types the project's templates (and the SAM CLI's managed bucket stack) use.
+HONOURED_PROPERTIES: dict[str, frozenset[str]] = {
+    "AWS::ApiGateway::Account": frozenset({"CloudWatchRoleArn"}),
+    "AWS::ApiGateway::ApiKey": frozenset({"Enabled", "StageKeys"}),
+    "AWS::ApiGateway::Deployment": frozenset({"Description", "RestApiId"}),
+    "AWS::ApiGateway::RestApi": frozenset({"Body", "Name"}),
+    "AWS::ApiGateway::Stage": frozenset({"DeploymentId", "RestApiId", "StageName"}),
+    "AWS::ApiGateway::UsagePlan": frozenset({"ApiStages", "Description", "Throttle"}),
+    "AWS::ApiGateway::UsagePlanKey": frozenset({"KeyId", "KeyType", "UsagePlanId"}),
+    "AWS::CloudFormation::Stack": frozenset({"Parameters", "Tags", "TemplateURL"}),
+    "AWS::CloudWatch::Alarm": frozenset(
+        {
+            "AlarmDescription",
+            "ComparisonOperator",
+            "Dimensions",
+            "EvaluationPeriods",
+            "MetricName",
+            "Namespace",
+            "Period",
+            "Statistic",
+            "Threshold",
+            "TreatMissingData",
+        }
+    ),
+    "AWS::CloudWatch::Dashboard": frozenset({"DashboardBody", "DashboardName"}),
+    "AWS::DynamoDB::Table": frozenset(
+        {
+            "AttributeDefinitions",
+            "BillingMode",
+            "KeySchema",
+            "PointInTimeRecoverySpecification",
+            "SSESpecification",
+            "StreamSpecification",
+        }
+    ),
+    "AWS::IAM::Role": frozenset(
+        {"AssumeRolePolicyDocument", "Path", "PermissionsBoundary", "Policies", "Tags"}
+    ),
+    "AWS::KMS::Alias": frozenset({"AliasName", "TargetKeyId"}),
+    "AWS::KMS::Key": frozenset(
+        {"Description", "EnableKeyRotation", "KeyPolicy", "PendingWindowInDays", "Tags"}
+    ),
+    "AWS::Lambda::EventSourceMapping": frozenset(
+        {
+            "BatchSize",
+            "BisectBatchOnFunctionError",
+            "DestinationConfig",
+            "EventSourceArn",
+            "FilterCriteria",
+            "FunctionName",
+            "FunctionResponseTypes",
+            "MaximumBatchingWindowInSeconds",
+            "MaximumRecordAgeInSeconds",
+            "MaximumRetryAttempts",
+            "ScalingConfig",
+            "StartingPosition",
+        }
+    ),
+    "AWS::Lambda::Function": frozenset(
+        {"Code", "Description", "Environment", "Handler", "Layers", "Role", "Tags", "Timeout"}
+    ),
+    "AWS::Lambda::LayerVersion": frozenset(
+        {"CompatibleArchitectures", "CompatibleRuntimes", "Content", "Description", "LayerName"}
+    ),
+    "AWS::Lambda::Permission": frozenset({"Action", "FunctionName", "Principal", "SourceArn"}),
+    "AWS::Logs::LogGroup": frozenset({"LogGroupName"}),
+    "AWS::S3::Bucket": frozenset(
+        {"BucketEncryption", "PublicAccessBlockConfiguration", "Tags", "VersioningConfiguration"}
+    ),
+    "AWS::SNS::Subscription": frozenset(
+        {
+            "Endpoint",
+            "FilterPolicy",
+            "FilterPolicyScope",
+            "Protocol",
+            "RawMessageDelivery",
+            "TopicArn",
+        }
+    ),
+    "AWS::SNS::Topic": frozenset({"KmsMasterKeyId", "Tags"}),
+    "AWS::SNS::TopicPolicy": frozenset({"PolicyDocument", "Topics"}),
+    "AWS::SQS::Queue": frozenset(
+        {
+            "KmsDataKeyReusePeriodSeconds",
+            "KmsMasterKeyId",
+            "MessageRetentionPeriod",
+            "RedrivePolicy",
+            "VisibilityTimeout",
+        }
+    ),
+    "AWS::SQS::QueuePolicy": frozenset({"PolicyDocument", "Queues"}),
+}
+
+
+@cache
+def moto_types() -> frozenset[str]:
+    """The types moto 5.2.5's CloudFormation has a model for (its own list, unpatched)."""
+    import moto.cloudformation.parsing as cfn_parsing
+
+    return (
+        frozenset(m.cloudformation_type() for m in cfn_parsing.get_model_list()) - _NOT_REAL_TYPES
+    )
+
+
+@cache
+def handler_types() -> frozenset[str]:
+    """The types a localcloud handler creates (some replace moto's own model)."""
+    from localcloud import cloudformation
+
+    return frozenset(handler.cloudformation_type() for handler in cloudformation.HANDLERS)
+
+
+def emulated_types() -> frozenset[str]:
+    return moto_types() | handler_types()
+
+
+def support_of(resource_type: str) -> Support:
+    if resource_type in ACCEPTED_NOT_EMULATED:
+        return Support.ACCEPTED_NOT_EMULATED
+    # moto runs custom resources itself (its CustomModel invokes the function).
+    if resource_type in emulated_types() or resource_type.startswith("Custom::"):
+        return Support.EMULATED
+    return Support.REFUSED
+
+
+SAM_PREFIX = "AWS::Serverless::"
+
+
+def refusal(resource_type: str, logical_id: str) -> str:
+    """The status reason of a refused resource: what is missing and what to do."""
+    if resource_type.startswith(SAM_PREFIX):
+        # Only a template without the SAM transform lets one reach CloudFormation (AWS rejects
+        # it as an unrecognized resource type).
+        return (
+            f"{NOTE_PREFIX}resource type {resource_type} ({logical_id}) is a SAM type: the "
+            "template must declare `Transform: AWS::Serverless-2016-10-31`"
+        )
+    return (
+        f"{NOTE_PREFIX}resource type {resource_type} ({logical_id}) is not emulated: localcloud "
+        "cannot create it, and a stack without it would not behave as on AWS. See the README's "
+        "localcloud compatibility table"
+    )
+
+
+def acceptance_note(resource_type: str) -> str:
+    return f"{resource_type} accepted, not emulated: {ACCEPTED_NOT_EMULATED[resource_type].reason}"
+
+
+def _is_set(value: Any) -> bool:
+    # `!Ref AWS::NoValue` (e.g. through a condition SAM left in place) removes the property.
+    return not (isinstance(value, dict) and value.get("Ref") == "AWS::NoValue")
+
+
+def notes(resource_type: str, properties: dict[str, Any] | None) -> list[str]:
+    """What a resource of this type with these properties does not do locally (empty: all)."""
+    found = []
+    if support_of(resource_type) is Support.ACCEPTED_NOT_EMULATED:
+        found.append(acceptance_note(resource_type))
+    declared = NOT_EMULATED_PROPERTIES.get(resource_type, {})
+    for name, value in (properties or {}).items():
+        if name in declared and _is_set(value):
+            found.append(f"{name} not emulated: {declared[name]}")
+    return found
+
+
+def status_reason(found: list[str]) -> str | None:
+    """The notes as one status reason (None when there are none)."""
+    return NOTE_PREFIX + NOTE_SEPARATOR.join(found) if found else None
+
+
+# --- the README's compatibility table ----------------------------------------------------------
+
+TABLE_BEGIN = "<!-- compatibility-table: generated by `python -m localcloud.cloudformation` -->"
+TABLE_END = "<!-- /compatibility-table -->"
+
+# Types the project's stacks (and the SAM CLI's managed bucket stack) deploy; the table names each.
+PROJECT_TYPES = frozenset(HONOURED_PROPERTIES) | frozenset(ACCEPTED_NOT_EMULATED)
+REFUSED_EXAMPLES = (
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Stage",
+    "AWS::IAM::OIDCProvider",
+    "AWS::CloudFormation::WaitCondition",
+)
+
+
+def _by(resource_type: str) -> str:
+    return "localcloud handler" if resource_type in handler_types() else "moto"
+
+
+def markdown_table() -> str:
+    """The compatibility table, generated so it cannot drift from what deploys do."""
+    rows = [
+        "| resource type | localcloud | what is not reproduced locally |",
+        "| --- | --- | --- |",
+    ]
+    for resource_type in sorted(PROJECT_TYPES):
+        support = support_of(resource_type)
+        if support is Support.ACCEPTED_NOT_EMULATED:
+            label = support.value
+            reason = ACCEPTED_NOT_EMULATED[resource_type].reason
+            what = f"the resource itself (nothing is created): {reason}"
+        else:
+            label = f"{support.value} ({_by(resource_type)})"
+            declared = NOT_EMULATED_PROPERTIES.get(resource_type, {})
+            what = "; ".join(f"`{name}`: {why}" for name, why in sorted(declared.items()))
+            what = what or "nothing the project's templates set"
+        rows.append(f"| `{resource_type}` | {label} | {what} |")
+    others = sorted(emulated_types() - PROJECT_TYPES)
+    rows.append(
+        f"| {len(others)} more types (`python -m localcloud.cloudformation --all` lists them) "
+        "| emulated (moto) | not checked property by property: as moto models them |"
+    )
+    refused = ", ".join(f"`{t}`" for t in REFUSED_EXAMPLES)
+    rows.append(
+        f"| any other type, e.g. {refused} | refused | the whole deploy fails: the resource's "
+        "CREATE_FAILED event names the type and the stack rolls back |"
+    )
+    return "\n".join([TABLE_BEGIN, *rows, TABLE_END])
+
+
+def main(argv: list[str]) -> int:
+    """`python -m localcloud.cloudformation [--all]`: the README's table, or every type."""
+    if "--all" in argv:
+        for resource_type in sorted(emulated_types()):
+            print(f"{resource_type}\t{Support.EMULATED.value} ({_by(resource_type)})")
+        for resource_type in sorted(ACCEPTED_NOT_EMULATED):
+            print(f"{resource_type}\t{Support.ACCEPTED_NOT_EMULATED.value}")
+        return 0
+    print(markdown_table())
+    return 0

@@ -1,0 +1,136 @@
+"""What a user sees of localcloud's verdicts on a running localcloud: `make local-status` lists
+what each stack's resources do not emulate and what failed, and the real `sam deploy` of a
+template with a type localcloud refuses fails, naming it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+
+from localcloud import cli, state
+from localcloud.cloudformation import registry
+from localcloud.server import LocalCloud, start
+from localcloud.tests.project_stacks import REPO_ROOT, packaged
+
+VENV_BIN = REPO_ROOT / ".venv" / "bin"
+SAM = shutil.which("sam", path=str(VENV_BIN)) or shutil.which("sam")
+
+HTTP_API = {
+    "Resources": {
+        "HttpApi": {
+            "Type": "AWS::ApiGatewayV2::Api",
+            "Properties": {"Name": "rides", "ProtocolType": "HTTP"},
+        }
+    },
+    "Outputs": {"Url": {"Value": {"Fn::Sub": "https://${HttpApi}.execute-api.amazonaws.com"}}},
+}
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[LocalCloud]:
+    with start(0) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def aws(cloud: LocalCloud) -> Callable[[str], Any]:
+    session = boto3.Session(
+        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+    )
+    return lambda service: session.client(service, endpoint_url=cloud.endpoint_url)
+
+
+def _deploy(aws: Callable[[str], Any], name: str, template: dict[str, Any]) -> None:
+    cfn = aws("cloudformation")
+    created = cfn.create_change_set(
+        StackName=name,
+        ChangeSetName="deploy",
+        ChangeSetType="CREATE",
+        TemplateBody=json.dumps(template),
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+    cfn.execute_change_set(ChangeSetName=created["Id"])
+
+
+def test_the_cli_mirrors_the_registry_s_note_format() -> None:
+    assert cli.NOTE_PREFIX == registry.NOTE_PREFIX
+    assert cli.NOTE_SEPARATOR == registry.NOTE_SEPARATOR
+
+
+def test_local_status_lists_what_is_not_emulated_and_what_failed(
+    cloud: LocalCloud,
+    aws: Callable[[str], Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _deploy(aws, "lc-status-platform", packaged(REPO_ROOT / "platform" / "template.yaml"))
+    with pytest.raises(aws("cloudformation").exceptions.ClientError):
+        _deploy(aws, "lc-status-http", HTTP_API)
+    monkeypatch.setenv("LOCALCLOUD_HOME", str(tmp_path))
+    state.write(state.Running(pid=os.getpid(), port=cloud.port, apigw_port=0))
+
+    assert cli.status() == 0
+
+    out = capsys.readouterr().out
+    lines = [line.strip() for line in out.splitlines()]
+    platform = lines.index("lc-status-platform                       CREATE_COMPLETE")
+    http = lines.index("lc-status-http                           ROLLBACK_COMPLETE")
+    assert any(
+        line.startswith("AWS::XRay::ResourcePolicy accepted, not emulated: ")
+        and line.endswith("(SnsActiveTracingPolicy)")
+        for line in lines[platform:]
+    ), out
+    assert any(
+        line.startswith("AWS::SNS::Topic: TracingConfig not emulated: ")
+        and line.endswith("(RideCompletionTopic)")
+        for line in lines[platform:]
+    ), out
+    assert any(
+        line.startswith("failed: HttpApi ") and "AWS::ApiGatewayV2::Api" in line
+        for line in lines[http:platform]
+    ), out
+
+
+@pytest.mark.skipif(SAM is None, reason="needs the SAM CLI")
+def test_sam_deploy_of_a_type_localcloud_refuses_fails_naming_it(
+    cloud: LocalCloud, aws: Callable[[str], Any], tmp_path: Path
+) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text(yaml.safe_dump(HTTP_API))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(cloud.env)
+    env["SAM_CLI_CONFIG_DIR"] = str(tmp_path / "samcli")
+    result = subprocess.run(
+        [
+            str(SAM),
+            "deploy",
+            "--template-file",
+            str(template),
+            "--stack-name",
+            "lc-sam-http-api",
+            "--resolve-s3",
+            "--no-confirm-changeset",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "AWS::ApiGatewayV2::Api (HttpApi) is not emulated" in output, output
+    [stack] = aws("cloudformation").describe_stacks(StackName="lc-sam-http-api")["Stacks"]
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
