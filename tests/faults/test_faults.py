@@ -41,10 +41,10 @@ from wildrydes.observability import MetricName
 
 from localcloud import patches, state
 from localcloud.faults.control import FaultKey
-from scripts import stats
+from scripts import stats, trace
 from tests.e2e.conftest import wait_until
 from tests.faults import mix, traffic
-from tests.faults.audit import audit, customer_totals, expected_deliveries
+from tests.faults.audit import DLQ_OUTPUTS, audit, customer_totals, expected_deliveries
 from tests.faults.conftest import STARTUP_RULES, FaultySystem
 
 pytestmark = pytest.mark.faults
@@ -146,7 +146,7 @@ def test_one_call_in_five_fails_and_every_ride_is_recorded_exactly_once(
     clock = time.monotonic()
     assert wait_until(settled, timeout_s=SETTLE_TIMEOUT_S, every_s=1.0), (
         f"{len(pending)} deliveries still missing after {SETTLE_TIMEOUT_S} s: "
-        f"{sorted(pending)[:10]}"
+        f"{sorted(pending)[:10]}\n{diagnosis(faulty, pending)}"
     )
     settle_s = time.monotonic() - clock
     faults = faulty.faults.fault_counts() - faults_before
@@ -176,6 +176,32 @@ def test_one_call_in_five_fails_and_every_ride_is_recorded_exactly_once(
     assert calls["kms"] == 0
     # The publisher's own retry path ran: SNS refused at least one publication outright.
     assert any(key.action == "error:KMSThrottling" for key in faults)
+
+
+def diagnosis(faulty: FaultySystem, pending: set[tuple[str, str]], rides: int = 3) -> str:
+    """What an operator would look at for deliveries that never landed: every consumer queue's
+    depth (visible / in flight) and `make trace` of the first few missing rides."""
+    sqs = faulty.client("sqs")
+    lines = ["queues (visible, in flight):"]
+    for service in sorted(faulty.system.consumers):
+        for output in ("QueueUrl", *DLQ_OUTPUTS):
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=faulty.queue_url(service, output),
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )["Attributes"]
+            lines.append(
+                f"  {service} {output}: {attributes['ApproximateNumberOfMessages']}, "
+                f"{attributes['ApproximateNumberOfMessagesNotVisible']}"
+            )
+    for ride_id in sorted({ride_id for ride_id, _ in pending})[:rides]:
+        try:
+            lines.extend(trace.trace(ride_id, "wild-rydes", faulty.system.env))
+        except Exception as error:  # a diagnosis must not hide the failure it explains
+            lines.append(f"trace {ride_id} failed: {error!r}")
+    return "\n".join(lines)
 
 
 def one_in_five_figures(
