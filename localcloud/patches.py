@@ -1211,13 +1211,21 @@ def _refused_type(resource_type: str) -> bool:
     return registry.support_of(resource_type) is registry.Support.REFUSED
 
 
-def _refused(resource_map: Any, resources: dict[str, Any]) -> dict[str, str]:
-    """Logical id -> type of each live resource whose type localcloud refuses."""
-    return {
-        logical_id: resource.get("Type", "")
-        for logical_id, resource in resources.items()
-        if _refused_type(resource.get("Type", "")) and _condition_holds(resource_map, resource)
-    }
+def _refused(resource_map: Any, resources: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """Logical id -> (type, reason) of each live resource localcloud refuses: for its type, or
+    for what its properties ask (registry.property_refusal)."""
+    refused = {}
+    for logical_id, resource in resources.items():
+        resource_type = resource.get("Type", "")
+        if not _condition_holds(resource_map, resource):
+            continue
+        if _refused_type(resource_type):
+            refused[logical_id] = (resource_type, registry.refusal(resource_type, logical_id))
+            continue
+        reason = registry.property_refusal(resource_type, logical_id, resource.get("Properties"))
+        if reason:
+            refused[logical_id] = (resource_type, reason)
+    return refused
 
 
 def _stack_named(backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

@@ -8,10 +8,8 @@ parameter every service takes, and the refusal to delete a platform that is stil
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -21,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from localcloud.lambda_runtime import interpreters
 from scripts import services
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -83,15 +82,12 @@ def find_python313(environ: Mapping[str, str] = os.environ) -> Path:
     """Return a directory holding a real python3.13 binary for `sam build`.
 
     SAM validates the runtime by running `python3.13` from PATH; pyenv's shim fails that check
-    unless 3.13 is the active version, so prefer a real binary and look inside pyenv's versions.
+    unless 3.13 is the active version, so a real binary is looked for (on PATH, then in pyenv's
+    versions) the way localcloud finds the interpreter that runs python3.13 functions.
     """
-    on_path = shutil.which("python3.13", path=environ.get("PATH"))
-    if on_path and "/shims/" not in on_path:
-        return Path(on_path).parent
-    pyenv_root = environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
-    candidates = sorted(glob.glob(f"{pyenv_root}/versions/3.13.*/bin/python3.13"))
-    if candidates:
-        return Path(candidates[-1]).parent
+    binary = interpreters.find_python("3.13", dict(environ))
+    if binary is not None:
+        return binary.parent
     raise StackError(
         "sam build needs python3.13 (the Lambda runtime) and none was found. Install one, e.g. "
         "`pyenv install 3.13` or your OS package `python3.13`, then run the command again."

@@ -28,8 +28,6 @@ from moto.cloudformation.exceptions import ValidationError
 from moto.core.exceptions import ServiceException
 from moto.core.utils import utcnow
 
-from localcloud.cloudformation import registry
-
 # How many passes a delete makes over what is left: a resource may refuse to go while another
 # still depends on it (moto's own delete retries the same way).
 _DELETE_PASSES = 5
@@ -384,13 +382,14 @@ def roll_back_unchanged_update(stack: Any) -> None:
     stack.status = "UPDATE_ROLLBACK_COMPLETE"
 
 
-def refuse(resource_map: Any, refused: dict[str, str], existing: set[str]) -> ResourceFailed:
-    """The resources whose types localcloud refuses fail (CREATE_FAILED, or UPDATE_FAILED for
-    one the stack has), before anything else is touched; the error to raise."""
+def refuse(
+    resource_map: Any, refused: dict[str, tuple[str, str]], existing: set[str]
+) -> ResourceFailed:
+    """The resources localcloud refuses (logical id -> type, reason) fail (CREATE_FAILED, or
+    UPDATE_FAILED for one the stack has), before anything else is touched; the error to raise."""
     book = ledger(resource_map)
     reasons = []
-    for logical_id, resource_type in refused.items():
-        reason = registry.refusal(resource_type, logical_id)
+    for logical_id, (resource_type, reason) in refused.items():
         status = "UPDATE_FAILED" if logical_id in existing else "CREATE_FAILED"
         book.event(logical_id, resource_type, status, reason)
         reasons.append(reason)

@@ -25,9 +25,12 @@ type localcloud emulates).
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+from localcloud.lambda_runtime import interpreters
 
 # A resource's status reason (DescribeStackResources, the stack's events) starts with this when
 # localcloud has something to say about it; `make local-status` lists those.
@@ -87,12 +90,13 @@ NOT_EMULATED_PROPERTIES: dict[str, dict[str, str]] = {
             "trace is recorded or linked"
         ),
         "Runtime": (
-            "stored, but the code runs on localcloud's own Python interpreter, whatever the "
-            "runtime names"
+            "a Python runtime runs on that Python version when this machine has one (on PATH "
+            "or in pyenv's versions), otherwise on localcloud's own interpreter and "
+            "the resource's event says so. Any other runtime is refused"
         ),
         "Architectures": (
             "stored, but the code runs on this machine's CPU (a layer's native modules are "
-            "swapped for the venv's copies of the same versions)"
+            "swapped for the same versions built for this CPU and the function's Python)"
         ),
         "MemorySize": (
             "stored and passed as AWS_LAMBDA_FUNCTION_MEMORY_SIZE, but the worker's memory (and "
@@ -290,16 +294,50 @@ def _is_set(value: Any) -> bool:
     return not (isinstance(value, dict) and value.get("Ref") == "AWS::NoValue")
 
 
+def _runtime_note(runtime: Any) -> str | None:
+    if not isinstance(runtime, str) or interpreters.python_version(runtime) is None:
+        return None  # unresolved (an intrinsic), or refused before anything is created
+    return interpreters.runs_on(runtime)
+
+
+# Properties localcloud honours for some values only: the table shows their entry in
+# NOT_EMULATED_PROPERTIES, a resource gets a note only for a value that is not reproduced.
+_VALUE_NOTES: dict[str, dict[str, Callable[[Any], str | None]]] = {
+    "AWS::Lambda::Function": {"Runtime": _runtime_note},
+}
+
+
 def notes(resource_type: str, properties: dict[str, Any] | None) -> list[str]:
     """What a resource of this type with these properties does not do locally (empty: all)."""
     found = []
     if support_of(resource_type) is Support.ACCEPTED_NOT_EMULATED:
         found.append(acceptance_note(resource_type))
     declared = NOT_EMULATED_PROPERTIES.get(resource_type, {})
+    by_value = _VALUE_NOTES.get(resource_type, {})
     for name, value in (properties or {}).items():
-        if name in declared and _is_set(value):
+        if name in by_value:
+            note = by_value[name](value)
+            if note:
+                found.append(f"{name} {value}: {note}")
+        elif name in declared and _is_set(value):
             found.append(f"{name} not emulated: {declared[name]}")
     return found
+
+
+def property_refusal(
+    resource_type: str, logical_id: str, properties: dict[str, Any] | None
+) -> str | None:
+    """The status reason of a resource whose type localcloud emulates but whose properties
+    ask for something it cannot run (a function in a runtime other than Python); None if fine."""
+    if resource_type != "AWS::Lambda::Function":
+        return None
+    runtime = (properties or {}).get("Runtime")
+    if not isinstance(runtime, str) or interpreters.python_version(runtime) is not None:
+        return None
+    return (
+        f"{NOTE_PREFIX}runtime {runtime} of {logical_id} is not emulated: localcloud runs Python "
+        "functions only (python3.x runtimes). See the README's localcloud compatibility table"
+    )
 
 
 def status_reason(found: list[str]) -> str | None:

@@ -8,42 +8,20 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import shutil
-import sys
 import tempfile
 import threading
 import zipfile
-from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
+
+from localcloud.lambda_runtime import interpreters, native_packages
+from localcloud.lambda_runtime.interpreters import Interpreter
 
 log = logging.getLogger(__name__)
 
-# ELF e_machine of this interpreter: a layer built by `sam build` for arm64 / python3.13 carries
-# native modules this x86_64 / 3.11 interpreter cannot load.
-_ELF_MACHINE_OFFSET = 18
-
-
-def _elf_machine(path: Path) -> bytes | None:
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(20)
-    except OSError:
-        return None
-    if len(header) < 20 or header[:4] != b"\x7fELF":
-        return None
-    return header[_ELF_MACHINE_OFFSET:20]
-
-
-_OWN_MACHINE = _elf_machine(Path(os.path.realpath(sys.executable)))
-
-
-def _loadable_here(extension: Path) -> bool:
-    name = extension.name
-    if not any(name.endswith(suffix) for suffix in EXTENSION_SUFFIXES):
-        return False
-    machine = _elf_machine(extension)
-    return machine is None or _OWN_MACHINE is None or machine == _OWN_MACHINE
+# Marks a layer extraction whose foreign native modules could not all be replaced (no index
+# reachable, say): this process keeps using it, the next localcloud start tries again.
+_INCOMPLETE_MARKER = ".localcloud-incomplete"
 
 
 class ArtifactCache:
@@ -52,27 +30,43 @@ class ArtifactCache:
     def __init__(self, root: Path) -> None:
         self._root = root
         self._lock = threading.Lock()
+        self._made_here: set[Path] = set()
 
     def code_dir(self, sha256: str, zip_bytes: bytes) -> Path:
-        return self._extract("code", sha256, zip_bytes, foreign_abi_check=False)
+        return self._extract("code", sha256, zip_bytes)
 
-    def layer_dir(self, sha256: str, zip_bytes: bytes) -> Path:
-        return self._extract("layers", sha256, zip_bytes, foreign_abi_check=True)
+    def layer_dir(self, sha256: str, zip_bytes: bytes, interpreter: Interpreter) -> Path:
+        """The layer as `interpreter` runs it: one extraction per layer and Python, since which
+        native modules load (and which are swapped for this machine's build) depends on both."""
+        return self._extract("layers", sha256, zip_bytes, interpreter)
 
-    def _extract(self, kind: str, sha256: str, zip_bytes: bytes, foreign_abi_check: bool) -> Path:
-        target = self._root / kind / _safe_name(sha256)
+    def runtime_packages(self) -> Path:
+        return interpreters.runtime_packages(self._root)
+
+    def _extract(
+        self, kind: str, sha256: str, zip_bytes: bytes, interpreter: Interpreter | None = None
+    ) -> Path:
+        name = _safe_name(sha256)
+        if interpreter is not None:
+            name += f"-{interpreter.cpython_tag}"
+        target = self._root / kind / name
         with self._lock:
             if target.is_dir():
-                return target
+                if target in self._made_here or not (target / _INCOMPLETE_MARKER).exists():
+                    return target
+                shutil.rmtree(target)  # an earlier localcloud could not complete it
             target.parent.mkdir(parents=True, exist_ok=True)
             # Extract beside the target and rename, so a crash never leaves a half-written cache.
             staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
             try:
                 with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
                     _extract_all(archive, staging)
-                if foreign_abi_check:
-                    _set_aside_foreign_native_packages(staging)
+                if interpreter is not None and not _swap_foreign_native_packages(
+                    staging, interpreter
+                ):
+                    (staging / _INCOMPLETE_MARKER).touch()
                 staging.rename(target)
+                self._made_here.add(target)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
@@ -102,24 +96,23 @@ def layer_python_paths(layer_dir: Path) -> list[Path]:
     return [*site_packages, python]
 
 
-def _set_aside_foreign_native_packages(layer_dir: Path) -> None:
-    """Hide top-level packages whose native modules cannot load here.
-
-    The interpreter's own site-packages come after the layers on sys.path, so the locally
-    installed build of the same package is imported instead. Renaming (not deleting) keeps the
-    layer inspectable; a dotted name cannot be imported.
-    """
+def _swap_foreign_native_packages(layer_dir: Path, interpreter: Interpreter) -> bool:
+    """Whether every foreign native package of the layer was replaced (warnings say which not)."""
+    complete = True
     for root in layer_python_paths(layer_dir):
         if not root.is_dir():
             continue
-        for package in list(root.iterdir()):
-            if not package.is_dir() or "." in package.name:
-                continue
-            natives = list(package.rglob("*.so"))
-            if natives and not all(_loadable_here(p) for p in natives):
-                log.warning(
-                    "layer package %s has native modules for another platform/Python; "
-                    "using this interpreter's installed copy instead",
-                    package.name,
-                )
-                package.rename(package.with_name(package.name + ".foreign-abi"))
+        for problem in native_packages.replace_foreign_packages(root, interpreter):
+            complete = False
+            fallback = (
+                "this interpreter's installed copy is used if it has one"
+                if interpreter.own
+                else "importing it will fail"
+            )
+            log.warning(
+                "layer native module not available for %s: %s; %s",
+                interpreter.runtime,
+                problem,
+                fallback,
+            )
+    return complete

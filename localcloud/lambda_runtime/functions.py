@@ -44,6 +44,7 @@ class FunctionSpec:
     code_sha256: str
     code_zip: bytes = field(repr=False)
     layers: tuple[LayerSpec, ...] = ()
+    foreign_layers: tuple[str, ...] = ()  # ARNs of layers localcloud does not hold
     reserved_concurrency: int | None = None
     package_type: str = "Zip"
 
@@ -58,6 +59,7 @@ class FunctionSpec:
             "memory": self.memory_size,
             "env": self.environment,
             "layers": [(layer.arn, layer.sha256) for layer in self.layers],
+            "foreign_layers": list(self.foreign_layers),
             "version": self.version,
         }
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
@@ -101,16 +103,19 @@ def load_function(
 
 def spec_from_model(function: Any, backend: LambdaBackend) -> FunctionSpec:
     layers = []
+    foreign = []
     for layer in function.layers:
         version = backend.layers_versions_by_arn(layer["Arn"])
         if version is None:
-            # A foreign layer ARN that a localcloud patch let through: its content is expected
-            # to come from the local interpreter's site-packages (which follow the layers).
+            # A foreign layer ARN that a localcloud patch let through (the public Powertools
+            # layer): its content is expected to come from localcloud's own site-packages.
+            foreign.append(layer["Arn"])
             if layer["Arn"] not in _reported_foreign_layers:
                 _reported_foreign_layers.add(layer["Arn"])
                 log.warning(
-                    "layer %s is not held locally; its packages come from the interpreter's "
-                    "site-packages instead",
+                    "layer %s is not held locally; its packages come from localcloud's own "
+                    "site-packages instead (pure-Python ones only, on a Python other than "
+                    "localcloud's)",
                     layer["Arn"],
                 )
             continue
@@ -133,6 +138,7 @@ def spec_from_model(function: Any, backend: LambdaBackend) -> FunctionSpec:
         code_sha256=function.code_sha_256,
         code_zip=function.code_bytes,
         layers=tuple(layers),
+        foreign_layers=tuple(foreign),
         reserved_concurrency=None if reserved is None else int(reserved),
         package_type=function.package_type,
     )

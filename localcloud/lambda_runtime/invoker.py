@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import sys
+import sysconfig
 import threading
 import time
 import uuid
@@ -18,11 +18,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from localcloud.lambda_runtime import interpreters
 from localcloud.lambda_runtime.artifacts import ArtifactCache, layer_python_paths
 from localcloud.lambda_runtime.environment import AwsTarget, worker_environment
 from localcloud.lambda_runtime.functions import FunctionSpec, load_function
+from localcloud.lambda_runtime.interpreters import Interpreter
 from localcloud.lambda_runtime.logs import LogSink
-from localcloud.lambda_runtime.worker_process import WorkerProcess, WorkerReply, new_log_stream_name
+from localcloud.lambda_runtime.worker_process import (
+    WORKER_SCRIPT,
+    WorkerProcess,
+    WorkerReply,
+    new_log_stream_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +122,8 @@ class Invoker:
     ) -> InvocationResult:
         if spec.package_type != "Zip":
             raise ValueError(f"{spec.name}: only Zip functions can run locally")
+        if interpreters.python_version(spec.runtime) is None:
+            return _unsupported_runtime(spec)
         pool = self._pool(spec.pool_key)
         worker = self._acquire(pool, spec)
         request_id = str(uuid.uuid4())
@@ -213,15 +222,25 @@ class Invoker:
         with pool.changed:
             pool.idle.append(worker)
 
-    def _spawn(self, spec: FunctionSpec, emit: Callable[[str], None]) -> WorkerProcess:
+    def _spawn(
+        self, spec: FunctionSpec, interpreter: Interpreter, emit: Callable[[str], None]
+    ) -> WorkerProcess:
         code_dir = self._cache.code_dir(spec.code_sha256, spec.code_zip)
         sys_path = [str(code_dir)]
         for layer in spec.layers:
-            layer_dir = self._cache.layer_dir(layer.sha256, layer.zip_bytes)
+            layer_dir = self._cache.layer_dir(layer.sha256, layer.zip_bytes, interpreter)
             sys_path.extend(str(p) for p in layer_python_paths(layer_dir))
+        if not interpreter.own:
+            # Lambda's /var/runtime (boto3) comes after the code and the layers; localcloud's
+            # own interpreter finds it in its site-packages at the same place.
+            sys_path.append(str(self._cache.runtime_packages()))
+            if spec.foreign_layers:
+                # Stands in for the layers it does not hold, as on its own interpreter.
+                sys_path.append(sysconfig.get_paths()["purelib"])
         stream = new_log_stream_name()
         env = worker_environment(spec, self._target, code_dir, stream)
-        return WorkerProcess(spec.fingerprint, sys_path, env, code_dir, stream, emit)
+        command = interpreter.command(WORKER_SCRIPT)
+        return WorkerProcess(spec.fingerprint, command, sys_path, env, code_dir, stream, emit)
 
     def _run(
         self,
@@ -244,9 +263,10 @@ class Invoker:
 
         cold = worker is None
         if worker is None:
-            worker = self._spawn(spec, emit)
+            interpreter = interpreters.for_runtime(spec.runtime)
+            worker = self._spawn(spec, interpreter, emit)
             stream_holder.append(worker.log_stream)
-            emit(f"INIT_START Runtime Version: python:{_local_python()} (localcloud)")
+            emit(f"INIT_START Runtime Version: python:{interpreter.minor} (localcloud)")
             ready = worker.wait_ready(time.monotonic() + INIT_TIMEOUT_S)
         else:
             stream_holder.append(worker.log_stream)
@@ -359,5 +379,16 @@ def _now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
 
 
-def _local_python() -> str:
-    return f"{sys.version_info.major}.{sys.version_info.minor}"
+def _unsupported_runtime(spec: FunctionSpec) -> InvocationResult:
+    """A function whose runtime localcloud cannot run (the deploy refused it; one created
+    through the API alone gets here): the answer names the runtime, nothing runs."""
+    message = f"Runtime {spec.runtime} is not emulated by localcloud: it runs Python functions only"
+    log.warning("%s: %s", spec.name, message)
+    error = {"errorType": "localcloud.UnsupportedRuntime", "errorMessage": message}
+    return InvocationResult(
+        request_id=str(uuid.uuid4()),
+        payload=json.dumps(error).encode(),
+        function_error="Unhandled",
+        executed_version=spec.version,
+        log_lines=[message],
+    )

@@ -1,14 +1,16 @@
 """One Lambda execution environment: a long-lived child process that runs one function's handler.
 
 The parent (`localcloud.lambda_runtime.worker_process`) starts this file as a script with
-`python -I` so that neither the repository root (whose `platform/` folder shadows the standard
-library) nor the parent's PYTHON* variables leak into the function. It must therefore import
-nothing but the standard library. Requests and results travel as JSON over two inherited pipes
-(fds given on the command line), not over stdout, because the handler's own prints go there.
+`python -I`, on the Python the function's runtime names (`interpreters`), so that neither the
+repository root (whose `platform/` folder shadows the standard library) nor the parent's PYTHON*
+variables leak into the function. It must therefore import nothing but the standard library,
+and run on every Python 3 Lambda offers. Requests and results travel as JSON over two inherited
+pipes (fds given on the command line), not over stdout, because the handler's own prints go there.
 
 Lambda's Python runtime behaviours copied here on purpose, so handlers behave as in AWS:
 - the code directory first on sys.path, then each layer's `python/` folders (like /opt/python),
-  then the interpreter's site-packages (which stands in for the runtime-provided boto3);
+  then the runtime-provided AWS SDK (localcloud's own site-packages, or on another Python a
+  folder of links to the toolchain's pure-Python boto3 and its dependencies);
 - the module is imported once (cold start) and the handler reused for every invocation;
 - the root logger gets Lambda's handler and format, stdout/stderr are captured line by line;
 - results are serialised with Decimal support, errors reported as errorMessage/errorType/stackTrace.
@@ -210,7 +212,7 @@ def _invoke(handler: Any, request: dict[str, Any], request_filter: _RequestIdFil
 
 def main(argv: list[str]) -> int:
     channel = _Channel(int(argv[1]), int(argv[2]))
-    # The parent decides the search path (code, layers, then site-packages for boto3).
+    # The parent decides the search path (code, layers, then the runtime-provided boto3).
     sys.path[:0] = json.loads(os.environ.pop("_LOCALCLOUD_SYS_PATH"))
     stream = _LineStream(channel)
     sys.stdout = sys.stderr = stream  # type: ignore[assignment]

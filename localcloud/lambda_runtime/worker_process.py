@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -43,6 +42,7 @@ class WorkerProcess:
     def __init__(
         self,
         fingerprint: str,
+        command: list[str],
         sys_path: list[str],
         env: dict[str, str],
         cwd: Path,
@@ -57,9 +57,9 @@ class WorkerProcess:
         parent_in, child_out = os.pipe()
         full_env = {**env, "_LOCALCLOUD_SYS_PATH": json.dumps(sys_path)}
         try:
-            # -I: no script dir, no user site, no PYTHON* variables; -u so fd-level writes flush.
+            # `command` runs WORKER_SCRIPT on the function's interpreter (interpreters.py).
             self._process = subprocess.Popen(
-                [sys.executable, "-I", "-u", str(WORKER_SCRIPT), str(child_in), str(child_out)],
+                [*command, str(child_in), str(child_out)],
                 env=full_env,
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,

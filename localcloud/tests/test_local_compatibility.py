@@ -18,6 +18,7 @@ import yaml
 
 from localcloud import cli, state
 from localcloud.cloudformation import registry
+from localcloud.lambda_runtime import interpreters
 from localcloud.server import LocalCloud, start
 from localcloud.tests.project_stacks import REPO_ROOT, packaged
 
@@ -134,3 +135,80 @@ def test_sam_deploy_of_a_type_localcloud_refuses_fails_naming_it(
     assert "AWS::ApiGatewayV2::Api (HttpApi) is not emulated" in output, output
     [stack] = aws("cloudformation").describe_stacks(StackName="lc-sam-http-api")["Stacks"]
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+
+
+def _function_template(runtime: str, code: str) -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "lambda.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    }
+                },
+            },
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {
+                    "Runtime": runtime,
+                    "Handler": "index.handler",
+                    "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "Code": {"ZipFile": code},
+                },
+            },
+        }
+    }
+
+
+def _events_of(aws: Callable[[str], Any], stack: str, logical_id: str) -> list[dict[str, Any]]:
+    events = aws("cloudformation").describe_stack_events(StackName=stack)["StackEvents"]
+    return [event for event in events if event["LogicalResourceId"] == logical_id]
+
+
+def test_a_function_in_a_runtime_other_than_python_fails_the_deploy_naming_it(
+    aws: Callable[[str], Any], cloud: LocalCloud
+) -> None:
+    template = _function_template("nodejs20.x", "exports.handler = async () => 'ran';")
+
+    with pytest.raises(aws("cloudformation").exceptions.ClientError):
+        _deploy(aws, "lc-node-function", template)
+
+    [stack] = aws("cloudformation").describe_stacks(StackName="lc-node-function")["Stacks"]
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    [failed] = [
+        e for e in _events_of(aws, "lc-node-function", "Fn") if "FAILED" in e["ResourceStatus"]
+    ]
+    assert "runtime nodejs20.x of Fn is not emulated" in failed["ResourceStatusReason"]
+    assert "Python functions only" in failed["ResourceStatusReason"]
+
+
+def test_a_python_runtime_this_machine_lacks_is_deployed_with_a_note_naming_the_interpreter(
+    aws: Callable[[str], Any], cloud: LocalCloud
+) -> None:
+    if interpreters.find_python("3.14") is not None:
+        pytest.skip("this machine has a Python 3.14")
+    template = _function_template("python3.14", "def handler(event, context):\n    return 1\n")
+
+    _deploy(aws, "lc-py314-function", template)
+
+    [stack] = aws("cloudformation").describe_stacks(StackName="lc-py314-function")["Stacks"]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    [described] = aws("cloudformation").describe_stack_resources(
+        StackName="lc-py314-function", LogicalResourceId="Fn"
+    )["StackResources"]
+    reason = described.get("ResourceStatusReason", "")
+    assert reason.startswith(registry.NOTE_PREFIX), described
+    assert "Runtime python3.14: no python3.14 interpreter on this machine" in reason
+    assert "runs on localcloud's own Python" in reason
+    assert any(
+        "no python3.14 interpreter" in e.get("ResourceStatusReason", "")
+        for e in _events_of(aws, "lc-py314-function", "Fn")
+    )

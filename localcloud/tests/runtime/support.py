@@ -41,11 +41,12 @@ class Deployer:
         memory: int = 128,
         layers: list[str] | None = None,
         extra_files: dict[str, str] | None = None,
+        runtime: str = "python3.13",
     ) -> str:
         name = name or unique("fn")
         self.aws("lambda").create_function(
             FunctionName=name,
-            Runtime="python3.13",
+            Runtime=runtime,
             Role=self.role_arn,
             Handler=handler,
             Code={"ZipFile": zip_files({"app.py": code, **(extra_files or {})})},

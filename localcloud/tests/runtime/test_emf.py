@@ -376,6 +376,9 @@ def test_invalid_emf_lines_are_only_logged(sink: LogSink, aws: Callable[[str], A
     assert len(aws("logs").filter_log_events(logGroupName=group)["events"]) == 1
 
 
+POWERTOOLS_LAYER = (
+    "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:7"
+)
 POWERTOOLS_HANDLER = """
 import os
 from aws_lambda_powertools import Metrics
@@ -395,7 +398,9 @@ def test_a_function_s_powertools_metrics_reach_cloudwatch(
 ) -> None:
     namespace, service = unique("WildRydes"), unique("fares")
     env = {"NAMESPACE": namespace, "SERVICE": service}
-    name = deploy.function(POWERTOOLS_HANDLER, env=env, timeout=10)
+    # As a template would have it: Powertools from its public layer (localcloud serves it from
+    # its own installed copy).
+    name = deploy.function(POWERTOOLS_HANDLER, env=env, timeout=10, layers=[POWERTOOLS_LAYER])
 
     for rides in (2, 3):
         result = runtime.invoke(name, {"rides": rides})

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from localcloud import patches
-from localcloud.lambda_runtime import invoke_routing
+from localcloud.lambda_runtime import interpreters, invoke_routing
 from localcloud.lambda_runtime.artifacts import ArtifactCache
 from localcloud.runtime import Runtime
 from localcloud.tests.runtime.support import Deployer, wait_for
@@ -66,11 +66,31 @@ def test_layer_packages_with_foreign_native_modules_are_set_aside(tmp_path: Path
         layer.writestr("python/nativepkg/__init__.py", "")
         layer.writestr("python/nativepkg/_speed.cpython-313-aarch64-linux-gnu.so", aarch64_elf)
 
-    root = ArtifactCache(tmp_path).layer_dir("sha-1", archive.getvalue()) / "python"
+    layer = ArtifactCache(tmp_path).layer_dir("sha-1", archive.getvalue(), interpreters.own())
+    root = layer / "python"
 
     assert (root / "purepkg").is_dir()
     assert not (root / "nativepkg").exists()
     assert (root / "nativepkg.foreign-abi").is_dir()
+
+
+def test_a_layer_whose_native_modules_could_not_be_replaced_is_retried_by_the_next_start(
+    tmp_path: Path,
+) -> None:
+    aarch64_elf = b"\x7fELF\x02\x01\x01" + b"\x00" * 11 + b"\xb7\x00" + b"\x00" * 40
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as layer:  # no dist-info: nothing to fetch it by
+        layer.writestr("python/nativepkg/_speed.cpython-313-aarch64-linux-gnu.so", aarch64_elf)
+    own = interpreters.own()
+    first = ArtifactCache(tmp_path)
+    extracted = first.layer_dir("sha-2", archive.getvalue(), own)
+    (extracted / "seen").touch()  # tells this extraction from a new one
+
+    assert (first.layer_dir("sha-2", archive.getvalue(), own) / "seen").exists()
+    retried = ArtifactCache(tmp_path).layer_dir("sha-2", archive.getvalue(), own)
+    assert retried == extracted
+    assert not (retried / "seen").exists()
+    assert (retried / "python" / "nativepkg.foreign-abi").is_dir()
 
 
 def test_start_applies_the_patches_and_routes_invoke_to_its_invoker(runtime: Runtime) -> None:
