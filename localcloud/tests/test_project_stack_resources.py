@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -20,10 +21,14 @@ from localcloud.tests.project_stacks import (
     MANAGED_BUCKET_STACK,
     REGION,
     Client,
+    deploy,
     deploy_project,
+    packaged,
     processed,
+    upload_artifacts,
 )
 
+WORKSHOP_TEMPLATE = Path(__file__).parent / "stacks" / "workshop" / "template.yaml"
 # What every DescribeStackResources entry carries on AWS, never empty.
 REQUIRED = ("StackName", "StackId", "LogicalResourceId", "PhysicalResourceId", "ResourceType")
 
@@ -69,69 +74,107 @@ def test_every_resource_is_described_completely_and_alike_in_all_four_apis(
     aws: Client, project: tuple[dict[str, dict[str, Any]], datetime]
 ) -> None:
     templates, started = project
-    cfn = aws("cloudformation")
     stacks = _stacks(aws)
     nested = [name for name in stacks if "-Inbox-" in name]
     assert len(nested) == 3  # one inbox per consumer
     assert set(templates) | set(nested) == set(stacks)
     for name, stack in stacks.items():
-        assert stack["StackStatus"] == "CREATE_COMPLETE", name
-        described = _resources(aws, name)
-        if name in templates:
-            assert set(described) == set(processed(templates[name])["Resources"]), name
-        assert described, name
+        assert_described_completely(aws, name, stack, templates.get(name), started)
 
-        # 1. DescribeStackResources: every field, the resource's own status and time.
-        for logical_id, entry in described.items():
-            where = f"{name}/{logical_id}"
-            for key in REQUIRED:
-                assert entry.get(key), f"{where}: no {key}"
-            assert entry["StackId"] == stack["StackId"]
-            assert entry["ResourceStatus"] == "CREATE_COMPLETE", where
-            assert started <= entry["Timestamp"] <= datetime.now(UTC), where
-            assert entry["DriftInformation"]["StackResourceDriftStatus"] == "NOT_CHECKED"
 
-        # 2. ListStackResources: the same resources, ids, types, statuses and times.
-        summaries = {
-            s["LogicalResourceId"]: s
-            for s in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
-        }
-        assert set(summaries) == set(described), name
-        for logical_id, summary in summaries.items():
-            entry = described[logical_id]
-            for key in ("PhysicalResourceId", "ResourceType", "ResourceStatus"):
-                assert summary[key] == entry[key], f"{name}/{logical_id}: {key}"
-            assert summary["LastUpdatedTimestamp"] == entry["Timestamp"]
+def test_the_seed_workshop_shape_is_described_completely_too(aws: Client) -> None:
+    """The workshop's own single-stack shape: an implicit API, a SimpleTable, functions
+    subscribed straight to the topic with a filter policy."""
+    started = datetime.now(UTC) - timedelta(seconds=1)
+    upload_artifacts(aws)
+    template = packaged(WORKSHOP_TEMPLATE)
+    deploy(aws, "wild-rydes-workshop", template)
 
-        # 3. DescribeStackResource, one by one.
-        for logical_id, entry in described.items():
-            detail = cfn.describe_stack_resource(StackName=name, LogicalResourceId=logical_id)
-            detail = detail["StackResourceDetail"]
-            for key in (*REQUIRED, "ResourceStatus"):
-                assert detail[key] == entry[key], f"{name}/{logical_id}: {key}"
-            assert detail["LastUpdatedTimestamp"] == entry["Timestamp"]
+    [stack] = aws("cloudformation").describe_stacks(StackName="wild-rydes-workshop")["Stacks"]
+    assert_described_completely(aws, "wild-rydes-workshop", stack, template, started)
+    described = _resources(aws, "wild-rydes-workshop")
+    types = {entry["ResourceType"] for entry in described.values()}
+    assert {
+        "AWS::ApiGateway::RestApi",
+        "AWS::ApiGateway::Stage",
+        "AWS::DynamoDB::Table",
+        "AWS::SNS::Subscription",
+        "AWS::Lambda::Permission",
+    } <= types
+    [url] = [o["OutputValue"] for o in stack["Outputs"]]
+    api_id = described["ServerlessRestApi"]["PhysicalResourceId"]
+    assert url.startswith(f"https://{api_id}.execute-api.")
+    subscriptions = aws("sns").list_subscriptions()["Subscriptions"]
+    assert sorted(s["Protocol"] for s in subscriptions) == ["lambda", "lambda"]
 
-        # 4. DescribeStackEvents: each resource's creation, ending with its physical id.
-        events = cfn.describe_stack_events(StackName=name)["StackEvents"][::-1]
-        for event in events:
-            assert event["LogicalResourceId"], event
-            assert event["ResourceType"], event
-            assert event["Timestamp"] >= started, event
-        for logical_id, entry in described.items():
-            own = [e for e in events if e["LogicalResourceId"] == logical_id]
-            statuses = [e["ResourceStatus"] for e in own]
-            assert statuses == ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"], f"{name}/{logical_id}"
-            assert own[-1]["PhysicalResourceId"] == entry["PhysicalResourceId"]
-            assert own[-1]["ResourceType"] == entry["ResourceType"]
-            assert own[-1]["Timestamp"] == entry["Timestamp"]
-        assert events[-1]["LogicalResourceId"] == name  # the stack's own, last
-        assert events[-1]["ResourceStatus"] == "CREATE_COMPLETE"
 
-        # 5. GetTemplateSummary: the types the stack holds (after its transform).
-        summary = cfn.get_template_summary(StackName=name)
-        assert set(summary["ResourceTypes"]) == {e["ResourceType"] for e in described.values()}
-        if name in templates and "Transform" in templates[name]:
-            assert summary["DeclaredTransforms"] == ["AWS::Serverless-2016-10-31"]
+def assert_described_completely(
+    aws: Client,
+    name: str,
+    stack: dict[str, Any],
+    template: dict[str, Any] | None,
+    started: datetime,
+) -> None:
+    """One stack's resources, complete and alike in DescribeStackResource(s),
+    ListStackResources, DescribeStackEvents and GetTemplateSummary."""
+    cfn = aws("cloudformation")
+    assert stack["StackStatus"] == "CREATE_COMPLETE", name
+    described = _resources(aws, name)
+    if template is not None:
+        assert set(described) == set(processed(template)["Resources"]), name
+    assert described, name
+
+    # 1. DescribeStackResources: every field, the resource's own status and time.
+    for logical_id, entry in described.items():
+        where = f"{name}/{logical_id}"
+        for key in REQUIRED:
+            assert entry.get(key), f"{where}: no {key}"
+        assert entry["StackId"] == stack["StackId"]
+        assert entry["ResourceStatus"] == "CREATE_COMPLETE", where
+        assert started <= entry["Timestamp"] <= datetime.now(UTC), where
+        assert entry["DriftInformation"]["StackResourceDriftStatus"] == "NOT_CHECKED"
+
+    # 2. ListStackResources: the same resources, ids, types, statuses and times.
+    summaries = {
+        s["LogicalResourceId"]: s
+        for s in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
+    }
+    assert set(summaries) == set(described), name
+    for logical_id, summary in summaries.items():
+        entry = described[logical_id]
+        for key in ("PhysicalResourceId", "ResourceType", "ResourceStatus"):
+            assert summary[key] == entry[key], f"{name}/{logical_id}: {key}"
+        assert summary["LastUpdatedTimestamp"] == entry["Timestamp"]
+
+    # 3. DescribeStackResource, one by one.
+    for logical_id, entry in described.items():
+        detail = cfn.describe_stack_resource(StackName=name, LogicalResourceId=logical_id)
+        detail = detail["StackResourceDetail"]
+        for key in (*REQUIRED, "ResourceStatus"):
+            assert detail[key] == entry[key], f"{name}/{logical_id}: {key}"
+        assert detail["LastUpdatedTimestamp"] == entry["Timestamp"]
+
+    # 4. DescribeStackEvents: each resource's creation, ending with its physical id.
+    events = cfn.describe_stack_events(StackName=name)["StackEvents"][::-1]
+    for event in events:
+        assert event["LogicalResourceId"], event
+        assert event["ResourceType"], event
+        assert event["Timestamp"] >= started, event
+    for logical_id, entry in described.items():
+        own = [e for e in events if e["LogicalResourceId"] == logical_id]
+        statuses = [e["ResourceStatus"] for e in own]
+        assert statuses == ["CREATE_IN_PROGRESS", "CREATE_COMPLETE"], f"{name}/{logical_id}"
+        assert own[-1]["PhysicalResourceId"] == entry["PhysicalResourceId"]
+        assert own[-1]["ResourceType"] == entry["ResourceType"]
+        assert own[-1]["Timestamp"] == entry["Timestamp"]
+    assert events[-1]["LogicalResourceId"] == name  # the stack's own, last
+    assert events[-1]["ResourceStatus"] == "CREATE_COMPLETE"
+
+    # 5. GetTemplateSummary: the types the stack holds (after its transform).
+    summary = cfn.get_template_summary(StackName=name)
+    assert set(summary["ResourceTypes"]) == {e["ResourceType"] for e in described.values()}
+    if template is not None and "Transform" in template:
+        assert summary["DeclaredTransforms"] == ["AWS::Serverless-2016-10-31"]
 
 
 def test_physical_ids_are_the_ones_aws_gives(aws: Client, project: Any) -> None:
