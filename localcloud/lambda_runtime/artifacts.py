@@ -29,7 +29,8 @@ class ArtifactCache:
 
     def __init__(self, root: Path) -> None:
         self._root = root
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two below
+        self._target_locks: dict[Path, threading.Lock] = {}
         self._made_here: set[Path] = set()
 
     def code_dir(self, sha256: str, zip_bytes: bytes) -> Path:
@@ -50,11 +51,15 @@ class ArtifactCache:
         if interpreter is not None:
             name += f"-{interpreter.cpython_tag}"
         target = self._root / kind / name
+        # One lock per folder: a layer whose native modules are being fetched (seconds) does not
+        # hold up the cold start of a function that does not use it.
         with self._lock:
+            target_lock = self._target_locks.setdefault(target, threading.Lock())
+        with target_lock:
             if target.is_dir():
-                if target in self._made_here or not (target / _INCOMPLETE_MARKER).exists():
+                if target in self._made_here or self._reusable(target):
                     return target
-                shutil.rmtree(target)  # an earlier localcloud could not complete it
+                shutil.rmtree(target)  # incomplete, or its links point nowhere now: again
             target.parent.mkdir(parents=True, exist_ok=True)
             # Extract beside the target and rename, so a crash never leaves a half-written cache.
             staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
@@ -66,11 +71,20 @@ class ArtifactCache:
                 ):
                     (staging / _INCOMPLETE_MARKER).touch()
                 staging.rename(target)
-                self._made_here.add(target)
+                with self._lock:
+                    self._made_here.add(target)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
         return target
+
+    @staticmethod
+    def _reusable(target: Path) -> bool:
+        """An extraction an earlier localcloud left: kept if it was complete and its links
+        into the package cache still resolve."""
+        if (target / _INCOMPLETE_MARKER).exists():
+            return False
+        return not native_packages.dangling_links(layer_python_paths(target))
 
 
 def _safe_name(sha256: str) -> str:

@@ -19,6 +19,7 @@ import glob
 import importlib.machinery
 import importlib.util
 import json
+import logging
 import os
 import re
 import shutil
@@ -29,6 +30,8 @@ import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 _PYTHON_RUNTIME = re.compile(r"^python(\d+)\.(\d+)$")
 
@@ -98,16 +101,27 @@ def find_python(minor: str, environ: dict[str, str] | None = None) -> Path | Non
     if on_path and "/shims/" not in on_path:
         return Path(on_path)
     pyenv_root = environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+    # Releases only (3.13.1, not 3.13.0rc1 or the free-threaded 3.13.0t, whose wheels differ).
+    release = re.compile(rf"^{re.escape(minor)}\.\d+$")
     candidates = sorted(
-        glob.glob(f"{pyenv_root}/versions/{minor}.*/bin/python{minor}"),
-        key=lambda path: [int(part) for part in re.findall(r"\d+", Path(path).parents[1].name)],
+        (
+            path
+            for path in glob.glob(f"{pyenv_root}/versions/{minor}.*/bin/python{minor}")
+            if release.match(Path(path).parents[1].name)
+        ),
+        key=lambda path: int(Path(path).parents[1].name.rsplit(".", 1)[1]),
     )
     return Path(candidates[-1]) if candidates else None
 
 
-@cache
+_probed: dict[Path, Interpreter] = {}
+
+
 def _probe(executable: Path) -> Interpreter | None:
-    """Ask the binary what it is (version, extension suffixes); None if it does not run."""
+    """Ask the binary what it is (version, extension suffixes); None if it does not run (not
+    remembered: the next cold start asks again). The caller holds `_lock`."""
+    if executable in _probed:
+        return _probed[executable]
     try:
         answer = subprocess.run(
             [str(executable), "-I", "-S", "-c", _PROBE],
@@ -117,9 +131,12 @@ def _probe(executable: Path) -> Interpreter | None:
             check=True,
         )
         real, version, suffixes = json.loads(answer.stdout)
-    except (OSError, subprocess.SubprocessError, ValueError):
+    except (OSError, subprocess.SubprocessError, ValueError) as error:
+        log.warning("%s does not answer as a Python (%s): not used", executable, error)
         return None
-    return Interpreter(Path(real), tuple(version), tuple(suffixes), own=False)  # type: ignore[arg-type]
+    found = Interpreter(Path(real), tuple(version), tuple(suffixes), own=False)  # type: ignore[arg-type]
+    _probed[executable] = found
+    return found
 
 
 _lock = threading.Lock()
@@ -158,22 +175,26 @@ def runs_on(runtime: str) -> str | None:
 
 def runtime_packages(root: Path) -> Path:
     """A folder holding the runtime-provided SDK (links to the toolchain's pure-Python copies),
-    the stand-in for Lambda's /var/runtime on an interpreter other than localcloud's own."""
+    the stand-in for Lambda's /var/runtime on an interpreter other than localcloud's own.
+    Made again when a link no longer resolves (the toolchain's venv was rebuilt or moved)."""
     target = root / "runtime-packages"
     with _lock:
-        if target.is_dir():
+        if target.is_dir() and all(entry.exists() for entry in target.iterdir()):
             return target
+        shutil.rmtree(target, ignore_errors=True)
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
-        for name in RUNTIME_PROVIDED:
-            spec = importlib.util.find_spec(name)
-            if spec is None or spec.origin is None:
-                continue  # not installed with the toolchain: Lambda's runtime lacks it too then
-            origin = Path(spec.origin)
-            source = origin.parent if origin.name == "__init__.py" else origin
-            (staging / source.name).symlink_to(source)
         try:
+            for name in RUNTIME_PROVIDED:
+                spec = importlib.util.find_spec(name)
+                if spec is None or spec.origin is None:
+                    continue  # not installed with the toolchain: Lambda's runtime lacks it too
+                origin = Path(spec.origin)
+                source = origin.parent if origin.name == "__init__.py" else origin
+                (staging / source.name).symlink_to(source)
             staging.rename(target)
-        except OSError:  # another localcloud thread won the race: same content
+        except OSError:
             shutil.rmtree(staging, ignore_errors=True)
+            if not target.is_dir():  # not another localcloud on the same state folder
+                raise
     return target

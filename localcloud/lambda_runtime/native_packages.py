@@ -31,6 +31,7 @@ CACHE_VARIABLE = "LOCALCLOUD_PACKAGE_CACHE"
 _FETCH_TIMEOUT_S = 300
 _ELF_MACHINE = slice(18, 20)
 _CPYTHON_SUFFIX = re.compile(r"\.cpython-(\d+)[a-z]*-")
+SET_ASIDE_SUFFIX = ".foreign-abi"
 _DIST_INFO = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)\.dist-info$")
 
 
@@ -58,7 +59,8 @@ def elf_machine(path: Path) -> bytes | None:
 def loadable(extension: Path, interpreter: Interpreter) -> bool:
     """Whether `interpreter` can import this extension module (its ABI tag and CPU)."""
     name = extension.name
-    if not any(name.endswith(suffix) for suffix in interpreter.extension_suffixes):
+    # Python imports `<module><suffix>` for exactly its own suffixes (a module name has no dot).
+    if "." not in name or name[name.index(".") :] not in interpreter.extension_suffixes:
         return False
     tagged = _CPYTHON_SUFFIX.search(name)
     if tagged and f"cp{tagged[1]}" != interpreter.cpython_tag:
@@ -70,11 +72,20 @@ def loadable(extension: Path, interpreter: Interpreter) -> bool:
 
 def foreign_packages(root: Path, interpreter: Interpreter) -> list[Path]:
     """Top-level packages (and single-file extension modules) under `root` holding a native
-    module `interpreter` cannot load."""
+    module `interpreter` cannot load. Skipped: `lib/` when it holds a `python3*/site-packages`
+    (a search path of its own, looked at separately), what an earlier pass set aside or linked."""
     found = []
     for entry in sorted(root.iterdir()):
+        if entry.is_symlink() or entry.name.endswith(SET_ASIDE_SUFFIX):
+            continue
         if entry.is_dir() and "." not in entry.name:
-            natives = [path for path in entry.rglob("*.so") if path.is_file()]
+            if entry.name == "lib" and any(entry.glob("python3*/site-packages")):
+                continue
+            natives = [
+                path
+                for path in entry.rglob("*.so")
+                if path.is_file() and not any(p.endswith(SET_ASIDE_SUFFIX) for p in path.parts)
+            ]
             if natives and not all(loadable(path, interpreter) for path in natives):
                 found.append(entry)
         elif entry.is_file() and entry.name.endswith(".so") and not loadable(entry, interpreter):
@@ -167,19 +178,29 @@ def replace_foreign_packages(root: Path, interpreter: Interpreter) -> list[str]:
     for entry in foreign_packages(root, interpreter):
         distribution = distribution_of(root, entry)
         was_dir = entry.is_dir()
-        entry.rename(entry.with_name(entry.name + ".foreign-abi"))
+        entry.rename(entry.with_name(entry.name + SET_ASIDE_SUFFIX))
         if distribution is None:
             problems.append(f"{entry.name}: no *.dist-info names it, so no build can be fetched")
             continue
         try:
             installed = installed_for(distribution, interpreter)
-        except RuntimeError as error:
+            replacement = _replacement_in(installed, entry.name, was_dir)
+            if replacement is None:
+                problems.append(f"{distribution.requirement} has no {module_name(entry)} for it")
+                continue
+            link = entry if was_dir else entry.with_name(replacement.name)
+            link.symlink_to(replacement, target_is_directory=was_dir)
+        except (RuntimeError, OSError) as error:  # no index, a full disk, an unwritable cache
             problems.append(f"{distribution.requirement} for {interpreter.runtime}: {error}")
-            continue
-        replacement = _replacement_in(installed, entry.name, was_dir)
-        if replacement is None:
-            problems.append(f"{distribution.requirement} has no {module_name(entry)} for it")
-            continue
-        link = entry if was_dir else entry.with_name(replacement.name)
-        link.symlink_to(replacement, target_is_directory=was_dir)
     return problems
+
+
+def dangling_links(roots: list[Path]) -> bool:
+    """Whether a link this module made (at the top of a search path) points nowhere now: the
+    package cache was emptied or moved since."""
+    return any(
+        entry.is_symlink() and not entry.exists()
+        for root in roots
+        if root.is_dir()
+        for entry in root.iterdir()
+    )

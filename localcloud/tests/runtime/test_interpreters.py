@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from localcloud.lambda_runtime import interpreters
+from localcloud.lambda_runtime import interpreters, native_packages
 from localcloud.runtime import Runtime
 from localcloud.tests.runtime.support import Deployer, unique
 
@@ -137,11 +139,17 @@ def _layer_with_toolchain_packages(*entries: str) -> bytes:
 
 
 def test_layer_native_modules_are_fetched_for_the_python_that_runs_the_function(
-    deploy: Deployer, runtime: Runtime, aws
+    deploy: Deployer,
+    runtime: Runtime,
+    aws: Callable[[str], Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     interpreter = interpreters.for_runtime("python3.13")
     if interpreter.own:
         pytest.skip("Python 3.13 is localcloud's own interpreter here: nothing to swap")
+    # An empty package cache, so pip really fetches the build (from the configured index).
+    monkeypatch.setenv(native_packages.CACHE_VARIABLE, str(tmp_path / "native-packages"))
     import pydantic_core
 
     layer = aws("lambda").publish_layer_version(
@@ -154,9 +162,10 @@ def test_layer_native_modules_are_fetched_for_the_python_that_runs_the_function(
         CompatibleRuntimes=["python3.13"],
     )
     code = (
-        "import sys, pydantic_core, pydantic_core._pydantic_core as native\n"
+        "import os, sys, pydantic_core, pydantic_core._pydantic_core as native\n"
         "def handler(e, c):\n"
-        "    return [pydantic_core.__version__, native.__file__, list(sys.version_info[:2])]\n"
+        "    where = os.path.realpath(native.__file__)\n"
+        "    return [pydantic_core.__version__, where, list(sys.version_info[:2])]\n"
     )
     name = deploy.function(code, runtime="python3.13", layers=[layer["LayerVersionArn"]])
 
@@ -167,3 +176,4 @@ def test_layer_native_modules_are_fetched_for_the_python_that_runs_the_function(
     assert version == pydantic_core.__version__
     assert python == [3, 13]
     assert ".cpython-313-" in native_file
+    assert native_file.startswith(str(tmp_path / "native-packages"))

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from localcloud import patches
-from localcloud.lambda_runtime import interpreters, invoke_routing
+from localcloud.lambda_runtime import interpreters, invoke_routing, native_packages
 from localcloud.lambda_runtime.artifacts import ArtifactCache
 from localcloud.runtime import Runtime
 from localcloud.tests.runtime.support import Deployer, wait_for
@@ -96,3 +96,44 @@ def test_a_layer_whose_native_modules_could_not_be_replaced_is_retried_by_the_ne
 def test_start_applies_the_patches_and_routes_invoke_to_its_invoker(runtime: Runtime) -> None:
     assert all(patches.is_applied(name) for name in patches.names())
     assert invoke_routing.current() is runtime.invoker
+
+
+def test_a_layer_in_the_lib_site_packages_layout_keeps_its_packages(tmp_path: Path) -> None:
+    aarch64_elf = b"\x7fELF\x02\x01\x01" + b"\x00" * 11 + b"\xb7\x00" + b"\x00" * 40
+    site = "python/lib/python3.13/site-packages"
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as layer:
+        layer.writestr(f"{site}/purepkg/__init__.py", "")
+        layer.writestr(f"{site}/nativepkg/_speed.cpython-313-aarch64-linux-gnu.so", aarch64_elf)
+
+    layer = ArtifactCache(tmp_path).layer_dir("sha-3", archive.getvalue(), interpreters.own())
+
+    assert (layer / site / "purepkg").is_dir()
+    assert (layer / site / "nativepkg.foreign-abi").is_dir()
+    assert sorted(p.name for p in (layer / "python").iterdir()) == ["lib"]
+
+
+def test_a_native_module_for_another_libc_or_suffix_is_not_loadable(tmp_path: Path) -> None:
+    own = interpreters.own()
+    glibc_suffix = next(s for s in own.extension_suffixes if s.startswith(".cpython-"))
+    musl = tmp_path / f"_speed{glibc_suffix.replace('-gnu', '-musl')}"
+    mine = tmp_path / f"_speed{glibc_suffix}"
+    for path in (musl, mine):
+        path.write_bytes(Path(own.executable).resolve().read_bytes()[:64])  # this CPU's ELF
+
+    assert native_packages.loadable(mine, own)
+    assert not native_packages.loadable(musl, own)
+
+
+def test_a_layer_whose_links_point_nowhere_is_made_again(tmp_path: Path) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as layer:
+        layer.writestr("python/purepkg/__init__.py", "")
+    own = interpreters.own()
+    extracted = ArtifactCache(tmp_path).layer_dir("sha-4", archive.getvalue(), own)
+    (extracted / "python" / "fetched").symlink_to(tmp_path / "emptied-cache" / "fetched")
+
+    again = ArtifactCache(tmp_path).layer_dir("sha-4", archive.getvalue(), own)
+
+    assert not (again / "python" / "fetched").is_symlink()
+    assert (again / "python" / "purepkg").is_dir()
