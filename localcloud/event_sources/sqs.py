@@ -78,13 +78,27 @@ class SqsPoller(PollingLoop):
         window_ends: float | None = None
         while not self.stopping and len(messages) < config.batch_size:
             wait = _LONG_POLL_S if not messages else 0
-            received = self._sqs.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=min(_MAX_RECEIVE, config.batch_size - len(messages)),
-                WaitTimeSeconds=wait,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
+            try:
+                received = self._sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=min(_MAX_RECEIVE, config.batch_size - len(messages)),
+                    WaitTimeSeconds=wait,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+            except Exception as error:
+                if not messages:
+                    raise  # nothing received yet: the polling loop backs off and tries again
+                # What is in hand is already invisible and counted as received: dropping it
+                # would spend one of its maxReceiveCount receives with no attempt (a few such
+                # drops park a healthy message in the DLQ). The batch goes as it is.
+                log.warning(
+                    "%s: receiving more for the batch failed (%s); invoking with %d message(s)",
+                    config.uuid,
+                    error,
+                    len(messages),
+                )
+                break
             for message in received:
                 messages.pop(message["MessageId"], None)
                 messages[message["MessageId"]] = message
@@ -133,14 +147,21 @@ class SqsPoller(PollingLoop):
             self._delete(url, matching)
 
     def _delete(self, url: str, records: list[dict[str, Any]]) -> None:
+        """Delete what was handled; what could not be deleted comes back after the visibility
+        timeout and is handled again (the consumers are idempotent), as on AWS."""
         for start in range(0, len(records), _MAX_RECEIVE):
             chunk = records[start : start + _MAX_RECEIVE]
-            response = self._sqs.delete_message_batch(
-                QueueUrl=url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(chunk)
-                ],
-            )
+            try:
+                response = self._sqs.delete_message_batch(
+                    QueueUrl=url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": r["receiptHandle"]}
+                        for i, r in enumerate(chunk)
+                    ],
+                )
+            except Exception as error:  # one chunk's failure must not keep the others
+                log.warning("could not delete %d message(s) from %s: %s", len(chunk), url, error)
+                continue
             for failure in response.get("Failed", []):
                 log.warning("could not delete a message from %s: %s", url, failure)
 
