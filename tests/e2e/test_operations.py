@@ -154,7 +154,10 @@ def test_trace_stats_redrive_and_replay_operate_the_system(
     assert counts["extraordinary"]["RideProcessed"] == 1
     assert counts["accounting"]["RideProcessed"] == 1
     assert counts["accounting"]["InjectedFailure"] == 5
-    assert counts["accounting"]["RideReceived"] == 6
+    # One receive per attempt, plus any redelivery the consumer ignored as a duplicate (under
+    # load a cold start can outlast the 3 s visibility timeout, and SQS hands a ride out again).
+    duplicates = counts["accounting"].get("RideDuplicate", 0)
+    assert counts["accounting"]["RideReceived"] == 6 + duplicates
     assert counts["accounting"]["DLQ now"] >= 1
     assert counts["management"]["RideAccepted"] == 3
     assert counts["management"]["RidePublished"] == 3
