@@ -122,6 +122,13 @@ NOT_EMULATED_PROPERTIES: dict[str, dict[str, str]] = {
             "stored (DescribeTimeToLive answers it), but localcloud never expires items"
         ),
     },
+    "AWS::Kinesis::Stream": {
+        "StreamEncryption": "not applied: records are stored unencrypted and KMS is never called",
+        "StreamModeDetails": (
+            "not modelled: the stream has the shards ShardCount gives (1 when unset) and no "
+            "throughput limit applies"
+        ),
+    },
     "AWS::Logs::LogGroup": {
         "RetentionInDays": "stored, but localcloud never expires log events",
     },

@@ -9,6 +9,7 @@ a key are alternatives (OR). For SQS the `body` is matched as JSON when it parse
 
 from __future__ import annotations
 
+import base64
 import json
 import operator
 from collections.abc import Callable, Iterable
@@ -52,6 +53,19 @@ def sqs_filter_view(record: dict[str, Any]) -> dict[str, Any]:
         if isinstance(parsed, dict):
             return {**record, "body": parsed}
     return record
+
+
+def kinesis_filter_view(record: dict[str, Any]) -> dict[str, Any]:
+    """A Kinesis record as filters see it: its `kinesis` fields, with `data` (base64) matched by
+    its fields when it holds a JSON object, as Lambda documents."""
+    fields = dict(record.get("kinesis", {}))
+    try:
+        parsed = json.loads(base64.b64decode(fields.get("data", ""), validate=True))
+    except ValueError:
+        return fields
+    if isinstance(parsed, dict):
+        fields["data"] = parsed
+    return fields
 
 
 def pattern_matches(pattern: dict[str, Any], event: Any) -> bool:

@@ -1,4 +1,4 @@
-"""DynamoDB Streams -> Lambda event source mapping, with Lambda's semantics.
+"""DynamoDB Streams and Kinesis -> Lambda event source mappings, with Lambda's semantics.
 
 Per shard, records are processed strictly in order and a failing batch blocks the shard until it
 succeeds or is given up, like Lambda's checkpointing:
@@ -14,8 +14,6 @@ succeeds or is given up, like Lambda's checkpointing:
 
 from __future__ import annotations
 
-import base64
-import calendar
 import datetime as dt
 import json
 import logging
@@ -28,6 +26,7 @@ from typing import Any
 from localcloud.event_sources.batch_response import failed_identifiers
 from localcloud.event_sources.mapping_config import MappingConfig
 from localcloud.event_sources.polling import PollingLoop
+from localcloud.event_sources.stream_sources import StreamSource, source_for
 from localcloud.lambda_runtime.aws_clients import ClientFactory
 from localcloud.lambda_runtime.functions import FunctionNotFound
 from localcloud.lambda_runtime.invoker import InvocationResult, Invoker, Throttled
@@ -36,7 +35,6 @@ log = logging.getLogger(__name__)
 
 _POLL_INTERVAL_S = 0.25  # Lambda polls each shard about four times a second
 _SHARD_REFRESH_S = 1.0
-_FETCH_LIMIT = 1000
 RETRY_BASE_DELAY_S = 0.1
 _RETRY_MAX_DELAY_S = 2.0
 
@@ -71,7 +69,7 @@ class StreamPoller(PollingLoop):
     ) -> None:
         super().__init__(config)
         self._clients = clients
-        self._streams = clients.client("dynamodbstreams", config.region)
+        self._source = source_for(config, clients)
         self._invoker = invoker
         self._shards = shard_states  # owned by the supervisor, survives this poller
         self.positioned = False  # set once every shard has an iterator (LATEST is pinned)
@@ -87,29 +85,20 @@ class StreamPoller(PollingLoop):
         return _POLL_INTERVAL_S
 
     def _refresh_shards(self) -> None:
-        config = self._config
-        description = self._streams.describe_stream(StreamArn=config.source_arn)
-        for shard in description["StreamDescription"].get("Shards", []):
-            shard_id = shard["ShardId"]
-            if shard_id in self._shards:
-                continue
-            position = config.starting_position or "TRIM_HORIZON"
-            iterator = self._streams.get_shard_iterator(
-                StreamArn=config.source_arn,
-                ShardId=shard_id,
-                ShardIteratorType="LATEST" if position == "LATEST" else "TRIM_HORIZON",
-            )["ShardIterator"]
-            self._shards[shard_id] = ShardState(shard_id, iterator)
+        position = self._config.starting_position or "TRIM_HORIZON"
+        for shard_id in self._source.shard_ids():
+            if shard_id not in self._shards:
+                self._shards[shard_id] = ShardState(
+                    shard_id, self._source.iterator(shard_id, position)
+                )
         self.positioned = True
 
     def _poll_shard(self, shard: ShardState) -> None:
         config = self._config
         if shard.iterator and len(shard.buffer) < config.batch_size:
-            response = self._streams.get_records(ShardIterator=shard.iterator, Limit=_FETCH_LIMIT)
-            shard.iterator = response.get("NextShardIterator")
-            for raw in response.get("Records", []):
-                record = lambda_stream_record(raw, config)
-                if self._filter.matches(record):
+            records, shard.iterator = self._source.read(shard.shard_id, shard.iterator)
+            for record in records:
+                if self._filter.matches(self._source.filter_view(record)):
                     shard.buffer.append(record)
         if not shard.buffer:
             shard.first_buffered_at = None
@@ -180,15 +169,14 @@ class StreamPoller(PollingLoop):
             log.warning("%s: batch not delivered (%s)", config.uuid, exc)
             return None
 
-    @staticmethod
     def _failing_records(
-        config: MappingConfig, records: list[dict[str, Any]], result: InvocationResult | None
+        self, config: MappingConfig, records: list[dict[str, Any]], result: InvocationResult | None
     ) -> list[dict[str, Any]]:
         if result is None or not result.ok:
             return records
         if not config.reports_batch_item_failures:
             return []
-        sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in records]
+        sequence_numbers = [self._source.sequence_number(r) for r in records]
         failed = failed_identifiers(result.payload, sequence_numbers)
         if failed is None:
             return records
@@ -198,11 +186,10 @@ class StreamPoller(PollingLoop):
         first = min(sequence_numbers.index(identifier) for identifier in failed)
         return records[first:]
 
-    @staticmethod
-    def _expired(records: list[dict[str, Any]], config: MappingConfig) -> bool:
+    def _expired(self, records: list[dict[str, Any]], config: MappingConfig) -> bool:
         if config.max_record_age_s < 0:
             return False
-        oldest = records[0]["dynamodb"]["ApproximateCreationDateTime"]
+        oldest = self._source.arrival_epoch(records[0])
         return time.time() - oldest > config.max_record_age_s
 
     def _give_up(
@@ -221,11 +208,14 @@ class StreamPoller(PollingLoop):
             condition,
         )
         if config.on_failure_destination:
-            record = failure_record(shard.shard_id, attempt, config, result, condition)
+            record = failure_record(
+                self._source, shard.shard_id, attempt, config, result, condition
+            )
             send_to_destination(self._clients, config.on_failure_destination, record)
 
 
 def failure_record(
+    source: StreamSource,
     shard_id: str,
     attempt: _Attempt,
     config: MappingConfig,
@@ -233,7 +223,7 @@ def failure_record(
     condition: str,
 ) -> dict[str, Any]:
     """Lambda's on-failure invocation record for a stream batch."""
-    first, last = attempt.records[0]["dynamodb"], attempt.records[-1]["dynamodb"]
+    first, last = attempt.records[0], attempt.records[-1]
     response_context: dict[str, Any] = {
         "statusCode": 200,
         "executedVersion": result.executed_version if result else "$LATEST",
@@ -250,12 +240,12 @@ def failure_record(
         "responseContext": response_context,
         "version": "1.0",
         "timestamp": _iso(time.time(), millis=True),
-        "DDBStreamBatchInfo": {
+        source.batch_info_key: {
             "shardId": shard_id,
-            "startSequenceNumber": first["SequenceNumber"],
-            "endSequenceNumber": last["SequenceNumber"],
-            "approximateArrivalOfFirstRecord": _iso(first["ApproximateCreationDateTime"]),
-            "approximateArrivalOfLastRecord": _iso(last["ApproximateCreationDateTime"]),
+            "startSequenceNumber": source.sequence_number(first),
+            "endSequenceNumber": source.sequence_number(last),
+            "approximateArrivalOfFirstRecord": _iso(source.arrival_epoch(first)),
+            "approximateArrivalOfLastRecord": _iso(source.arrival_epoch(last)),
             "batchSize": len(attempt.records),
             "streamArn": config.source_arn,
         },
@@ -277,37 +267,6 @@ def send_to_destination(clients: ClientFactory, destination: str, record: dict[s
             log.error("on-failure destination %s is not supported locally", destination)
     except Exception:
         log.exception("could not send the on-failure record to %s", destination)
-
-
-def lambda_stream_record(raw: dict[str, Any], config: MappingConfig) -> dict[str, Any]:
-    """A GetRecords record (as boto3 parses it) in the shape Lambda passes to the function."""
-    dynamodb = dict(raw["dynamodb"])
-    created = dynamodb.get("ApproximateCreationDateTime")
-    if isinstance(created, dt.datetime):
-        dynamodb["ApproximateCreationDateTime"] = calendar.timegm(created.utctimetuple())
-    for image in ("Keys", "NewImage", "OldImage"):
-        if image in dynamodb:
-            dynamodb[image] = _json_safe(dynamodb[image])
-    return {
-        "eventID": raw["eventID"],
-        "eventName": raw["eventName"],
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": config.region,
-        "dynamodb": dynamodb,
-        "eventSourceARN": config.source_arn,
-    }
-
-
-def _json_safe(value: Any) -> Any:
-    # boto3 decodes B/BS attribute values to bytes; Lambda events carry them base64-encoded.
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode()
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def _iso(epoch_seconds: float, millis: bool = False) -> str:

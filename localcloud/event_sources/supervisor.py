@@ -96,7 +96,7 @@ class MappingSupervisor:
             for page in paginator.paginate():
                 for mapping in page.get("EventSourceMappings", []):
                     config = MappingConfig.from_api(mapping)
-                    if config.enabled and config.service in ("sqs", "dynamodb"):
+                    if config.enabled and config.service in ("sqs", "dynamodb", "kinesis"):
                         wanted[config.uuid] = config
         for uuid in [u for u in self._pollers if u not in wanted]:
             poller = self._pollers.pop(uuid)

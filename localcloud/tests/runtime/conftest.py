@@ -95,3 +95,12 @@ def role_arn(aws: Callable[[str], Any]) -> str:
 @pytest.fixture
 def deploy(aws: Callable[[str], Any], role_arn: str, runtime: Runtime) -> Deployer:
     return Deployer(aws, role_arn)
+
+
+@pytest.fixture
+def mappings(aws: Callable[[str], Any]) -> Iterator[list[str]]:
+    """UUIDs of mappings a test creates; deleted afterwards so their pollers stop."""
+    created: list[str] = []
+    yield created
+    for mapping in created:
+        aws("lambda").delete_event_source_mapping(UUID=mapping)

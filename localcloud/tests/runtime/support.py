@@ -113,3 +113,15 @@ def read_records(path: Path) -> list[Any]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def create_mapping(aws: Callable[[str], Any], mappings: list[str], **kwargs: Any) -> str:
+    """An event source mapping, recorded in the `mappings` fixture's list so it is deleted."""
+    uuid = aws("lambda").create_event_source_mapping(**kwargs)["UUID"]
+    mappings.append(uuid)
+    return uuid
+
+
+def succeeded_ids(record_file: Path) -> list[str]:
+    """The ids of the invocations a test handler recorded as successful, in order."""
+    return [i for call in read_records(record_file) if call["ok"] for i in call["ids"]]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from localcloud.tests.runtime.support import Deployer, drain, read_records, wait_for
+from localcloud.tests.runtime.support import Deployer, create_mapping, drain, read_records, wait_for
 
 # Records each invocation's batch to RECORD_FILE; fails the messages whose body says "fail".
 RECORDING_HANDLER = """
@@ -27,21 +25,6 @@ def handler(event, context):
         raise RuntimeError("batch has a bad message")
     return {"batchItemFailures": failures}
 """
-
-
-@pytest.fixture
-def mappings(aws: Callable[[str], Any]) -> Iterator[list[str]]:
-    """UUIDs of mappings a test creates; deleted afterwards so their pollers stop."""
-    created: list[str] = []
-    yield created
-    for uuid in created:
-        aws("lambda").delete_event_source_mapping(UUID=uuid)
-
-
-def _map(aws: Callable[[str], Any], mappings: list[str], **kwargs: Any) -> str:
-    uuid = aws("lambda").create_event_source_mapping(**kwargs)["UUID"]
-    mappings.append(uuid)
-    return uuid
 
 
 def _bodies(record_file: Path) -> list[str]:
@@ -65,7 +48,7 @@ def test_batch_arrives_in_lambdas_sqs_event_shape(
             },
         )
 
-    _map(
+    create_mapping(
         aws,
         mappings,
         EventSourceArn=queue["arn"],
@@ -110,7 +93,7 @@ def test_partial_batch_failure_redelivers_only_the_failed_message(
     for body in ("ok-1", "fail", "ok-2"):
         sqs.send_message(QueueUrl=queue["url"], MessageBody=body)
 
-    _map(
+    create_mapping(
         aws,
         mappings,
         EventSourceArn=queue["arn"],
@@ -142,7 +125,7 @@ def test_function_error_keeps_the_whole_batch(
     for body in ("ok-1", "fail"):
         sqs.send_message(QueueUrl=queue["url"], MessageBody=body)
 
-    _map(
+    create_mapping(
         aws,
         mappings,
         EventSourceArn=queue["arn"],
@@ -164,7 +147,7 @@ def test_poison_message_goes_to_the_dlq_while_batch_mates_succeed(
     for body in ("ok-1", "fail", "ok-2"):
         sqs.send_message(QueueUrl=queue["url"], MessageBody=body)
 
-    _map(
+    create_mapping(
         aws,
         mappings,
         EventSourceArn=queue["arn"],
@@ -193,7 +176,7 @@ def test_filter_criteria_deletes_non_matching_messages_without_invoking(
         sqs.send_message(QueueUrl=queue["url"], MessageBody=json.dumps({"fare": fare}))
 
     pattern = {"body": {"fare": [{"numeric": [">=", 50]}]}}
-    _map(
+    create_mapping(
         aws,
         mappings,
         EventSourceArn=queue["arn"],
@@ -215,7 +198,9 @@ def test_disabled_mapping_stays_idle_until_enabled(
     sqs = aws("sqs")
     sqs.send_message(QueueUrl=queue["url"], MessageBody="waiting")
 
-    uuid = _map(aws, mappings, EventSourceArn=queue["arn"], FunctionName=name, Enabled=False)
+    uuid = create_mapping(
+        aws, mappings, EventSourceArn=queue["arn"], FunctionName=name, Enabled=False
+    )
     time.sleep(2.5)  # more than two rescans of the mapping list
     assert not record_file.exists()
     attributes = sqs.get_queue_attributes(
@@ -239,7 +224,7 @@ def test_maximum_concurrency_caps_parallel_batches(
     for index in range(8):
         sqs.send_message(QueueUrl=queue["url"], MessageBody=f"m{index}")
 
-    _map(
+    create_mapping(
         aws,
         mappings,
         EventSourceArn=queue["arn"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,15 @@ from localcloud.event_sources import streams as stream_poller
 from localcloud.event_sources.mapping_config import MappingConfig
 from localcloud.lambda_runtime.invoker import InvocationResult
 from localcloud.runtime import Runtime
-from localcloud.tests.runtime.support import Deployer, drain, read_records, unique, wait_for
+from localcloud.tests.runtime.support import (
+    Deployer,
+    create_mapping,
+    drain,
+    read_records,
+    succeeded_ids,
+    unique,
+    wait_for,
+)
 
 # Records every invocation; fails (raises) when a record carries poison, or reports the first
 # record listed in FAIL_ONCE as a batch item failure the first time it is seen.
@@ -39,14 +47,6 @@ def handler(event, context):
 
 
 @pytest.fixture
-def mappings(aws: Callable[[str], Any]) -> Iterator[list[str]]:
-    created: list[str] = []
-    yield created
-    for uuid in created:
-        aws("lambda").delete_event_source_mapping(UUID=uuid)
-
-
-@pytest.fixture
 def table(aws: Callable[[str], Any]) -> dict[str, str]:
     name = unique("rides")
     description = aws("dynamodb").create_table(
@@ -65,16 +65,6 @@ def _put(aws: Callable[[str], Any], table: str, ride_id: str, **extra: str) -> N
     aws("dynamodb").put_item(TableName=table, Item=item)
 
 
-def _map(aws: Callable[[str], Any], mappings: list[str], **kwargs: Any) -> str:
-    uuid = aws("lambda").create_event_source_mapping(**kwargs)["UUID"]
-    mappings.append(uuid)
-    return uuid
-
-
-def _succeeded_ids(record_file: Path) -> list[str]:
-    return [i for call in read_records(record_file) if call["ok"] for i in call["ids"]]
-
-
 def test_insert_only_filter_and_lambda_record_shape(
     deploy: Deployer, aws: Callable[[str], Any], mappings: list[str], table: dict, tmp_path: Path
 ) -> None:
@@ -90,7 +80,7 @@ def test_insert_only_filter_and_lambda_record_shape(
     aws("dynamodb").delete_item(TableName=table["name"], Key={"id": {"S": "r1"}})
     _put(aws, table["name"], "r2")
 
-    _map(
+    create_mapping(
         aws,
         mappings,
         EventSourceArn=table["stream_arn"],
@@ -99,7 +89,7 @@ def test_insert_only_filter_and_lambda_record_shape(
         FilterCriteria={"Filters": [{"Pattern": json.dumps({"eventName": ["INSERT"]})}]},
     )
 
-    wait_for(lambda: "r2" in _succeeded_ids(record_file))
+    wait_for(lambda: "r2" in succeeded_ids(record_file))
     calls = read_records(record_file)
     records = [r for call in calls for r in call["records"]]
     assert [r["eventName"] for r in records] == ["INSERT", "INSERT"]
@@ -129,7 +119,7 @@ def test_bisect_isolates_the_poison_record_and_reports_it_on_failure(
     _put(aws, table["name"], "p", poison="yes")
     _put(aws, table["name"], "d")
 
-    _map(
+    create_mapping(
         aws,
         mappings,
         EventSourceArn=table["stream_arn"],
@@ -142,8 +132,8 @@ def test_bisect_isolates_the_poison_record_and_reports_it_on_failure(
     )
 
     [message] = drain(aws("sqs"), failures["url"], expected=1)
-    wait_for(lambda: "d" in _succeeded_ids(record_file))
-    assert sorted(_succeeded_ids(record_file)) == ["a", "b", "d"]
+    wait_for(lambda: "d" in succeeded_ids(record_file))
+    assert sorted(succeeded_ids(record_file)) == ["a", "b", "d"]
     record = json.loads(message["Body"])
     batch = record["DDBStreamBatchInfo"]
     assert batch["batchSize"] == 1
@@ -168,7 +158,7 @@ def test_retry_limit_sends_the_failed_batch_to_the_on_failure_queue_and_moves_on
     _put(aws, table["name"], "x1", poison="yes")
     _put(aws, table["name"], "x2")
 
-    _map(
+    create_mapping(
         aws,
         mappings,
         EventSourceArn=table["stream_arn"],
@@ -201,7 +191,7 @@ def test_retry_limit_sends_the_failed_batch_to_the_on_failure_queue_and_moves_on
     assert [call["ids"] for call in calls] == [["x1", "x2"], ["x1", "x2"]]
 
     _put(aws, table["name"], "after")  # the shard is no longer blocked
-    wait_for(lambda: "after" in _succeeded_ids(record_file))
+    wait_for(lambda: "after" in succeeded_ids(record_file))
 
 
 def test_batch_item_failure_checkpoints_before_the_failed_record(
@@ -217,7 +207,7 @@ def test_batch_item_failure_checkpoints_before_the_failed_record(
     for index in range(1, 5):
         _put(aws, table["name"], f"k{index}")
 
-    _map(
+    create_mapping(
         aws,
         mappings,
         EventSourceArn=table["stream_arn"],
@@ -244,7 +234,7 @@ def test_latest_starting_position_skips_existing_records(
     name = deploy.function(STREAM_HANDLER, env={"RECORD_FILE": str(record_file)})
     _put(aws, table["name"], "old")
 
-    uuid = _map(
+    uuid = create_mapping(
         aws,
         mappings,
         EventSourceArn=table["stream_arn"],
@@ -255,8 +245,8 @@ def test_latest_starting_position_skips_existing_records(
     wait_for(lambda: runtime.mappings.is_polling(uuid))
     _put(aws, table["name"], "new")
 
-    wait_for(lambda: _succeeded_ids(record_file))
-    assert _succeeded_ids(record_file) == ["new"]
+    wait_for(lambda: succeeded_ids(record_file))
+    assert succeeded_ids(record_file) == ["new"]
 
 
 # --- MaximumRecordAgeInSeconds (the poller on its own: ages are hard to stage end to end) -------
