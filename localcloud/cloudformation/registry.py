@@ -215,7 +215,13 @@ HONOURED_PROPERTIES: dict[str, frozenset[str]] = {
     "AWS::Lambda::Permission": frozenset({"Action", "FunctionName", "Principal", "SourceArn"}),
     "AWS::Logs::LogGroup": frozenset({"LogGroupName"}),
     "AWS::S3::Bucket": frozenset(
-        {"BucketEncryption", "PublicAccessBlockConfiguration", "Tags", "VersioningConfiguration"}
+        {
+            "BucketEncryption",
+            "NotificationConfiguration",
+            "PublicAccessBlockConfiguration",
+            "Tags",
+            "VersioningConfiguration",
+        }
     ),
     "AWS::SNS::Subscription": frozenset(
         {

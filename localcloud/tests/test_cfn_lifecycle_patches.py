@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import unquote_plus
 
 import boto3
 import pytest
@@ -682,6 +683,66 @@ def test_bucket_versioning_and_public_access_block(aws: Client) -> None:
         "BlockPublicPolicy": True,
         "RestrictPublicBuckets": True,
     }
+
+
+def _notified_bucket(queue_arn: str, rule_name: str = "prefix") -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Bucket": {
+                "Type": "AWS::S3::Bucket",
+                "Properties": {
+                    "NotificationConfiguration": {
+                        "QueueConfigurations": [
+                            {
+                                "Event": "s3:ObjectCreated:*",
+                                "Queue": queue_arn,
+                                "Filter": {
+                                    "S3Key": {"Rules": [{"Name": rule_name, "Value": "in/"}]}
+                                },
+                            }
+                        ]
+                    }
+                },
+            }
+        }
+    }
+
+
+def test_bucket_notifications_declared_in_the_template_fire(aws: Client) -> None:
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName="uploads")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    template = _notified_bucket(arn["QueueArn"])
+    s3 = aws("s3")
+    with patches.disabled("s3_notifications_from_templates"):
+        _deploy(aws, "gap", template)
+        name = _resources(aws, "gap")["Bucket"]["PhysicalResourceId"]
+        assert "QueueConfigurations" not in s3.get_bucket_notification_configuration(Bucket=name)
+
+    _deploy(aws, "fixed", template)
+    name = _resources(aws, "fixed")["Bucket"]["PhysicalResourceId"]
+    [configured] = s3.get_bucket_notification_configuration(Bucket=name)["QueueConfigurations"]
+    assert configured["Filter"]["Key"]["FilterRules"] == [{"Name": "prefix", "Value": "in/"}]
+    sqs.purge_queue(QueueUrl=url)  # the s3:TestEvent S3 sends when the configuration is set
+    s3.put_object(Bucket=name, Key="out/skipped.txt", Body=b"x")
+    s3.put_object(Bucket=name, Key="in/ride.json", Body=b"{}")
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    # Keys come URL-encoded, as in S3's events: handlers decode them with unquote_plus.
+    keys = [json.loads(m["Body"])["Records"][0]["s3"]["object"]["key"] for m in messages]
+    assert [unquote_plus(key) for key in keys] == ["in/ride.json"]
+
+
+def test_a_notification_filter_cloudformation_refuses_fails_the_bucket(aws: Client) -> None:
+    template = _notified_bucket("arn:aws:sqs:us-east-1:123456789012:uploads", rule_name="middle")
+
+    with pytest.raises(ClientError):
+        _deploy(aws, "bad-filter", template)
+
+    assert _stack(aws, "bad-filter")["StackStatus"] == "ROLLBACK_COMPLETE"
+    events = aws("cloudformation").describe_stack_events(StackName="bad-filter")["StackEvents"]
+    [failed] = [e for e in events if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert "filter rule name 'middle' is not prefix or suffix" in failed["ResourceStatusReason"]
+    assert aws("s3").list_buckets()["Buckets"] == []
 
 
 # --- the patch registry itself ----------------------------------------------------------------

@@ -117,3 +117,31 @@ def test_kinesis_to_lambda_runs_the_function_for_each_record(
         assert item["eventSource"]["S"] == "aws:kinesis"
         latency = float(item["handled"]["S"]) - float(item["arrived"]["S"])
         assert 0 <= latency < 30
+
+
+def test_s3_notifications_from_the_template_run_the_function_for_matching_keys(
+    cloud: LocalCloud, aws: Callable[[str], Any], tmp_path: Path
+) -> None:
+    stack = sam_deploy(cloud, "s3", tmp_path)
+    names = outputs(aws, stack)
+    s3 = aws("s3")
+
+    started = time.time()
+    put = s3.put_object(Bucket=names["BucketName"], Key="rides/one ride.json", Body=b"{}")
+    assert put["ResponseMetadata"]["HTTPStatusCode"] == 200
+    for ignored in ("rides/notes.txt", "archive/old.json"):
+        s3.put_object(Bucket=names["BucketName"], Key=ignored, Body=b"{}")
+    s3.put_object(Bucket=names["BucketName"], Key="rides/two.json", Body=b"{}")
+
+    def recorded() -> list[dict[str, Any]]:
+        items = aws("dynamodb").scan(TableName=names["TableName"])["Items"]
+        return items if len(items) >= 2 else []
+
+    items = {item["id"]["S"]: item for item in wait_for(recorded)}
+    time.sleep(1)  # room for a wrong delivery (a key the filter excludes) to show
+    assert sorted(items) == ["rides/one ride.json", "rides/two.json"]
+    assert len(aws("dynamodb").scan(TableName=names["TableName"])["Items"]) == 2
+    for item in items.values():
+        assert item["eventName"]["S"] == "ObjectCreated:Put"
+        assert item["bucket"]["S"] == names["BucketName"]
+        assert 0 <= float(item["handled"]["S"]) - started < 30
