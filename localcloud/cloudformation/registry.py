@@ -266,8 +266,18 @@ def handler_types() -> frozenset[str]:
     return frozenset(handler.cloudformation_type() for handler in cloudformation.HANDLERS)
 
 
+# Types moto models whose point localcloud does not run: deploying them would report success for
+# something that never works locally, so they are refused, with the reason.
+REFUSED_THOUGH_MODELLED: dict[str, str] = {
+    "AWS::StepFunctions::StateMachine": (
+        "its executions do not run locally (moto keeps every execution RUNNING with a "
+        "placeholder history and never invokes a task)"
+    ),
+}
+
+
 def emulated_types() -> frozenset[str]:
-    return moto_types() | handler_types()
+    return (moto_types() | handler_types()) - frozenset(REFUSED_THOUGH_MODELLED)
 
 
 def support_of(resource_type: str) -> Support:
@@ -291,6 +301,12 @@ def refusal(resource_type: str, logical_id: str) -> str:
             f"{NOTE_PREFIX}resource type {resource_type} ({logical_id}) is a SAM type: the "
             "template must declare `Transform: AWS::Serverless-2016-10-31`"
         )
+    if resource_type in REFUSED_THOUGH_MODELLED:
+        return (
+            f"{NOTE_PREFIX}resource type {resource_type} ({logical_id}) is not emulated: "
+            f"{REFUSED_THOUGH_MODELLED[resource_type]}. See the README's localcloud "
+            "compatibility table"
+        )
     return (
         f"{NOTE_PREFIX}resource type {resource_type} ({logical_id}) is not emulated: localcloud "
         "cannot create it, and a stack without it would not behave as on AWS. See the README's "
@@ -313,10 +329,36 @@ def _runtime_note(runtime: Any) -> str | None:
     return interpreters.runs_on(runtime)
 
 
+# moto's EventBridge delivers a matched event to these target kinds only (service of the ARN).
+EVENTBRIDGE_DELIVERED = ("sqs", "logs", "events")
+
+
+def _rule_targets_note(targets: Any) -> str | None:
+    if not isinstance(targets, list):
+        return None
+    unreached = []
+    for target in targets:
+        arn = target.get("Arn") if isinstance(target, dict) else None
+        service = arn.split(":")[2] if isinstance(arn, str) and arn.count(":") >= 5 else None
+        if service not in EVENTBRIDGE_DELIVERED:
+            unreached.append(str(target.get("Id", "?")) if isinstance(target, dict) else "?")
+    if not unreached:
+        return None
+    return (
+        f"target(s) {', '.join(unreached)} get nothing locally: matched events reach only SQS "
+        "queue, CloudWatch log group and event bus targets (not Lambda, SNS or Step Functions)"
+    )
+
+
+def _schedule_note(expression: Any) -> str | None:
+    return "stored, but the schedule never fires locally" if expression else None
+
+
 # Properties localcloud honours for some values only: the table shows their entry in
 # NOT_EMULATED_PROPERTIES, a resource gets a note only for a value that is not reproduced.
 _VALUE_NOTES: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "AWS::Lambda::Function": {"Runtime": _runtime_note},
+    "AWS::Events::Rule": {"Targets": _rule_targets_note, "ScheduleExpression": _schedule_note},
 }
 
 
@@ -331,7 +373,8 @@ def notes(resource_type: str, properties: dict[str, Any] | None) -> list[str]:
         if name in by_value:
             note = by_value[name](value)
             if note:
-                found.append(f"{name} {value}: {note}")
+                shown = f"{name} {value}" if isinstance(value, str) else name
+                found.append(f"{shown}: {note}")
         elif name in declared and _is_set(value):
             found.append(f"{name} not emulated: {declared[name]}")
     return found
@@ -400,6 +443,8 @@ def markdown_table() -> str:
         f"| {len(others)} more types (`python -m localcloud.cloudformation --all` lists them) "
         "| emulated (moto) | not checked property by property: as moto models them |"
     )
+    for resource_type, why in sorted(REFUSED_THOUGH_MODELLED.items()):
+        rows.append(f"| `{resource_type}` | refused | the whole deploy fails: {why} |")
     refused = ", ".join(f"`{t}`" for t in REFUSED_EXAMPLES)
     rows.append(
         f"| any other type, e.g. {refused} | refused | the whole deploy fails: the resource's "

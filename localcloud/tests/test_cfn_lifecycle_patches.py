@@ -648,6 +648,70 @@ def test_a_deleted_key_is_scheduled_for_deletion(aws: Client) -> None:
     assert metadata["DeletionDate"] - datetime.now(UTC) > timedelta(days=6)
 
 
+def test_a_state_machine_moto_models_but_never_runs_fails_the_deploy_saying_why(
+    aws: Client,
+) -> None:
+    machine = {
+        "Resources": {
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "RoleArn": "arn:aws:iam::123456789012:role/machine",
+                    "Definition": {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}},
+                },
+            }
+        }
+    }
+    with patches.disabled("refuse_resource_types_not_emulated"):
+        _deploy(aws, "gap", machine)
+        assert _stack(aws, "gap")["StackStatus"] == "CREATE_COMPLETE"  # executions never run
+        aws("cloudformation").delete_stack(StackName="gap")
+
+    with pytest.raises(ClientError, match=re.escape("AWS::StepFunctions::StateMachine (Machine)")):
+        _deploy(aws, "machine", machine)
+
+    assert _stack(aws, "machine")["StackStatus"] == "ROLLBACK_COMPLETE"
+    reason = _resources(aws, "machine")["Machine"]["ResourceStatusReason"]
+    assert "its executions do not run locally" in reason
+    assert aws("stepfunctions").list_state_machines()["stateMachines"] == []
+
+
+def test_an_eventbridge_rule_says_which_targets_and_schedules_do_nothing_locally(
+    aws: Client,
+) -> None:
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName="rule-target")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    function_arn = "arn:aws:lambda:us-east-1:123456789012:function:nightly"
+    rules = {
+        "Resources": {
+            "ToQueue": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "EventPattern": {"source": ["rides"]},
+                    "Targets": [{"Id": "Queue", "Arn": queue_arn["QueueArn"]}],
+                },
+            },
+            "Nightly": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "ScheduleExpression": "rate(1 day)",
+                    "Targets": [{"Id": "Report", "Arn": function_arn}],
+                },
+            },
+        }
+    }
+
+    _deploy(aws, "rules", rules)
+
+    resources = _resources(aws, "rules")
+    assert "ResourceStatusReason" not in resources["ToQueue"]  # delivered: nothing to say
+    nightly = resources["Nightly"]["ResourceStatusReason"]
+    assert nightly.startswith(registry.NOTE_PREFIX)
+    assert "Targets: target(s) Report get nothing locally" in nightly
+    assert "ScheduleExpression rate(1 day): stored, but the schedule never fires" in nightly
+
+
 def test_bucket_versioning_and_public_access_block(aws: Client) -> None:
     bucket = {
         "Resources": {
