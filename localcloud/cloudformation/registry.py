@@ -98,6 +98,10 @@ NOT_EMULATED_PROPERTIES: dict[str, dict[str, str]] = {
             "stored, but the code runs on this machine's CPU (a layer's native modules are "
             "swapped for the same versions built for this CPU and the function's Python)"
         ),
+        "DeadLetterConfig": (
+            "not kept by moto: a failed asynchronous event goes to the OnFailure destination of "
+            "the function's EventInvokeConfig if it has one, never to this queue or topic"
+        ),
         "MemorySize": (
             "stored and passed as AWS_LAMBDA_FUNCTION_MEMORY_SIZE, but the worker's memory (and "
             "CPU) is not limited by it"

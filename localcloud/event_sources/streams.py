@@ -15,7 +15,6 @@ succeeds or is given up, like Lambda's checkpointing:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
 import uuid
@@ -28,6 +27,7 @@ from localcloud.event_sources.mapping_config import MappingConfig
 from localcloud.event_sources.polling import PollingLoop
 from localcloud.event_sources.stream_sources import StreamSource, source_for
 from localcloud.lambda_runtime.aws_clients import ClientFactory
+from localcloud.lambda_runtime.destinations import send_to_destination
 from localcloud.lambda_runtime.functions import FunctionNotFound
 from localcloud.lambda_runtime.invoker import InvocationResult, Invoker, Throttled
 
@@ -250,23 +250,6 @@ def failure_record(
             "streamArn": config.source_arn,
         },
     }
-
-
-def send_to_destination(clients: ClientFactory, destination: str, record: dict[str, Any]) -> None:
-    service, region = destination.split(":")[2], destination.split(":")[3]
-    body = json.dumps(record)
-    try:
-        if service == "sqs":
-            sqs = clients.client("sqs", region)
-            account, name = destination.split(":")[4], destination.split(":")[5]
-            url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
-            sqs.send_message(QueueUrl=url, MessageBody=body)
-        elif service == "sns":
-            clients.client("sns", region).publish(TopicArn=destination, Message=body)
-        else:
-            log.error("on-failure destination %s is not supported locally", destination)
-    except Exception:
-        log.exception("could not send the on-failure record to %s", destination)
 
 
 def _iso(epoch_seconds: float, millis: bool = False) -> str:

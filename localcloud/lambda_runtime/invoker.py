@@ -20,6 +20,8 @@ from typing import Any
 
 from localcloud.lambda_runtime import interpreters
 from localcloud.lambda_runtime.artifacts import ArtifactCache, layer_python_paths
+from localcloud.lambda_runtime.async_invocations import AsyncInvocation
+from localcloud.lambda_runtime.aws_clients import ClientFactory
 from localcloud.lambda_runtime.environment import AwsTarget, worker_environment
 from localcloud.lambda_runtime.functions import FunctionSpec, load_function
 from localcloud.lambda_runtime.interpreters import Interpreter
@@ -96,6 +98,9 @@ class Invoker:
         self._closed = False
         self._async_lock = threading.Lock()
         self._async_threads: list[threading.Thread] = []
+        self._stopping = threading.Event()  # ends the waits between asynchronous retries
+        # Destinations of asynchronous invocations are reached like the functions reach AWS.
+        self._clients = ClientFactory(target, default_region)
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -140,26 +145,28 @@ class Invoker:
     def submit_async(
         self, spec: FunctionSpec, event_json: str, invoked_arn: str, client_context: Any = None
     ) -> None:
-        """InvocationType=Event: accepted now, run in the background (no retries locally)."""
-
-        def run() -> None:
-            try:
-                result = self.invoke_spec(spec, event_json, invoked_arn, client_context)
-            except Throttled:
-                log.warning("asynchronous invocation of %s dropped: throttled", spec.name)
-                return
-            if result.function_error:
-                log.warning("asynchronous invocation of %s failed: %s", spec.name, result.payload)
-
+        """InvocationType=Event: accepted now, run in the background with Lambda's retries,
+        event age limit and destinations (async_invocations)."""
+        invocation = AsyncInvocation(
+            self.invoke_spec,
+            Throttled,
+            self._clients,
+            self._stopping,
+            spec,
+            event_json,
+            invoked_arn,
+            client_context,
+        )
         with self._async_lock:
             self._async_threads = [t for t in self._async_threads if t.is_alive()]
-            thread = threading.Thread(target=run, name=f"async-{spec.name}", daemon=True)
+            thread = threading.Thread(target=invocation.run, name=f"async-{spec.name}", daemon=True)
             self._async_threads.append(thread)
         thread.start()
 
     def shutdown(self) -> None:
         """Stop every worker; later invocations are refused."""
         self._closed = True
+        self._stopping.set()
         with self._async_lock:
             pending = list(self._async_threads)
         for thread in pending:

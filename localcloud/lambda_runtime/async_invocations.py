@@ -1,0 +1,215 @@
+"""Asynchronous invocations (InvocationType Event, S3 and SNS notifications) with Lambda's
+semantics: the event is queued and run in the background; a function error is retried
+`MaximumRetryAttempts` times (2 by default), about a minute and then two minutes apart; an event
+older than `MaximumEventAgeInSeconds` (6 hours by default) is dropped; a throttled attempt is
+tried again without counting. The outcome goes to the function's OnSuccess / OnFailure
+destination (EventInvokeConfig) as Lambda's invocation record.
+
+The wait between attempts is Lambda's (LOCALCLOUD_ASYNC_RETRY_DELAY_S, 60 s by default, sets the
+first; the second is twice that), so a retry locally takes as long as on AWS unless asked.
+The function-level DeadLetterConfig is not kept by moto; the registry says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from localcloud.lambda_runtime.aws_clients import ClientFactory
+from localcloud.lambda_runtime.destinations import send_to_destination
+from localcloud.lambda_runtime.functions import FunctionSpec, lambda_backend
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAY_VARIABLE = "LOCALCLOUD_ASYNC_RETRY_DELAY_S"
+_LAMBDA_RETRY_DELAY_S = 60.0
+DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 2
+DEFAULT_MAXIMUM_EVENT_AGE_S = 21600
+
+
+@dataclass(frozen=True)
+class AsyncConfig:
+    """A function's EventInvokeConfig, with Lambda's defaults where it sets nothing."""
+
+    maximum_retry_attempts: int = DEFAULT_MAXIMUM_RETRY_ATTEMPTS
+    maximum_event_age_s: int = DEFAULT_MAXIMUM_EVENT_AGE_S
+    on_success: str | None = None
+    on_failure: str | None = None
+
+    @classmethod
+    def from_api(cls, config: dict[str, Any]) -> AsyncConfig:
+        destinations = config.get("DestinationConfig") or {}
+        return cls(
+            maximum_retry_attempts=int(
+                config.get("MaximumRetryAttempts", DEFAULT_MAXIMUM_RETRY_ATTEMPTS)
+            ),
+            maximum_event_age_s=int(
+                config.get("MaximumEventAgeInSeconds", DEFAULT_MAXIMUM_EVENT_AGE_S)
+            ),
+            on_success=(destinations.get("OnSuccess") or {}).get("Destination") or None,
+            on_failure=(destinations.get("OnFailure") or {}).get("Destination") or None,
+        )
+
+
+def config_of(spec: FunctionSpec) -> AsyncConfig:
+    """The function's current EventInvokeConfig (read for every attempt: it may change)."""
+    try:
+        function = lambda_backend(spec.account_id, spec.region).get_function(spec.name)
+    except Exception:  # deleted meanwhile: Lambda's defaults, and the next attempt says why
+        return AsyncConfig()
+    configs = getattr(function, "event_invoke_config", None) or []
+    # moto appends on every Put/Update and answers Get with the first; the last one is current.
+    return AsyncConfig.from_api(configs[-1].config) if configs else AsyncConfig()
+
+
+def retry_delay_s(retry: int) -> float:
+    """Seconds before retry number `retry` (1, 2): about one minute, then two, as Lambda."""
+    try:
+        base = float(os.environ.get(RETRY_DELAY_VARIABLE, _LAMBDA_RETRY_DELAY_S))
+    except ValueError:
+        base = _LAMBDA_RETRY_DELAY_S
+    return max(0.0, base) * retry
+
+
+def expired(received_at: float, config: AsyncConfig, now: float) -> bool:
+    return now - received_at > config.maximum_event_age_s
+
+
+Invoke = Callable[[FunctionSpec, str, str, Any], Any]  # Invoker.invoke_spec
+
+
+class AsyncInvocation:
+    """One queued event, run to its end: success, retries exhausted, or too old."""
+
+    def __init__(
+        self,
+        invoke: Invoke,
+        throttled: type[Exception],
+        clients: ClientFactory,
+        stopping: threading.Event,
+        spec: FunctionSpec,
+        event_json: str,
+        invoked_arn: str,
+        client_context: Any = None,
+    ) -> None:
+        self._invoke = invoke
+        self._throttled = throttled
+        self._clients = clients
+        self._stopping = stopping
+        self._spec = spec
+        self._event_json = event_json
+        self._invoked_arn = invoked_arn
+        self._client_context = client_context
+        self._received_at = time.time()
+        self._request_id = str(uuid.uuid4())
+
+    def run(self) -> None:
+        attempts = 0
+        last = None
+        while True:
+            config = config_of(self._spec)
+            if expired(self._received_at, config, time.time()):
+                self._finish(config, last, attempts, "EventAgeExceeded")
+                return
+            try:
+                last = self._invoke(
+                    self._spec, self._event_json, self._invoked_arn, self._client_context
+                )
+            except self._throttled:
+                # Lambda retries throttled events (not counted) until they are too old.
+                if self._stopping.wait(retry_delay_s(1)):
+                    self._dropped("localcloud stopped")
+                    return
+                continue
+            attempts += 1
+            if last.ok:
+                self._finish(config, last, attempts, "Success")
+                return
+            if attempts > config.maximum_retry_attempts:
+                self._finish(config, last, attempts, "RetriesExhausted")
+                return
+            log.warning(
+                "asynchronous invocation %s of %s failed (attempt %d); retrying in %.0f s",
+                self._request_id,
+                self._spec.name,
+                attempts,
+                retry_delay_s(attempts),
+            )
+            if self._stopping.wait(retry_delay_s(attempts)):
+                self._dropped("localcloud stopped")
+                return
+
+    def _dropped(self, why: str) -> None:
+        log.warning(
+            "asynchronous invocation %s of %s dropped: %s", self._request_id, self._spec.name, why
+        )
+
+    def _finish(self, config: AsyncConfig, result: Any, attempts: int, condition: str) -> None:
+        succeeded = condition == "Success"
+        destination = config.on_success if succeeded else config.on_failure
+        if not succeeded:
+            log.warning(
+                "asynchronous invocation %s of %s given up (%s after %d attempt(s))",
+                self._request_id,
+                self._spec.name,
+                condition,
+                attempts,
+            )
+        if destination:
+            record = invocation_record(
+                self._request_id, self._invoked_arn, self._event_json, result, attempts, condition
+            )
+            send_to_destination(self._clients, destination, record, succeeded=succeeded)
+
+
+def invocation_record(
+    request_id: str,
+    function_arn: str,
+    event_json: str,
+    result: Any,
+    attempts: int,
+    condition: str,
+) -> dict[str, Any]:
+    """Lambda's destination record for an asynchronous invocation."""
+    qualified = function_arn if function_arn.count(":") >= 7 else f"{function_arn}:$LATEST"
+    response_context: dict[str, Any] = {
+        "statusCode": 200,
+        "executedVersion": result.executed_version if result is not None else "$LATEST",
+    }
+    if result is not None and result.function_error:
+        response_context["functionError"] = result.function_error
+    record: dict[str, Any] = {
+        "version": "1.0",
+        "timestamp": _now_iso(),
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": qualified,
+            "condition": condition,
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": _json_or_text(event_json),
+        "responseContext": response_context,
+    }
+    if result is not None:
+        record["responsePayload"] = _json_or_text(result.payload.decode(errors="replace"))
+    return record
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return text
+
+
+def _now_iso() -> str:
+    moment = dt.datetime.now(dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
