@@ -33,7 +33,6 @@ import moto.cloudformation.responses as cfn_responses
 import moto.cloudformation.utils as cfn_utils
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.cloudformation.exceptions import ValidationError
-from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult
 from moto.sns.utils import FilterPolicyMatcher
 
@@ -1268,7 +1267,12 @@ def refuse_resource_types_not_emulated() -> None:
 
     def take_notes(logical_id: str, resource_json: dict[str, Any], resources_map: Any) -> None:
         resource_type = resource_json.get("Type", "")
-        found = registry.notes(resource_type, resource_json.get("Properties"))
+        properties = resource_json.get("Properties")
+        try:  # the values as deployed (a target's `!GetAtt Queue.Arn` is the queue's ARN)
+            properties = cfn_parsing.clean_json(properties, resources_map)
+        except Exception:  # an intrinsic moto cannot resolve: the notes read it as written
+            logger.debug("%s: notes read the properties unresolved", logical_id, exc_info=True)
+        found = registry.notes(resource_type, properties)
         lifecycle.note(resources_map, logical_id, found)
         if registry.support_of(resource_type) is registry.Support.ACCEPTED_NOT_EMULATED:
             logger.warning("%s: %s", logical_id, registry.acceptance_note(resource_type))
@@ -1645,11 +1649,10 @@ def complete_s3_bucket_resource() -> None:
 def s3_notifications_from_templates() -> None:
     """Gap (moto 5.2.5): AWS::S3::Bucket ignores NotificationConfiguration (what SAM writes for
     a function's `S3` event), so no S3 -> Lambda / SQS / SNS / EventBridge notification declared
-    in a template ever fires. We validate it before the bucket is made (a bad one fails the
-    resource, as CloudFormation's does) and set it on the bucket on create and on update.
-    Gap 2: moto invokes a notified function synchronously inside PutObject; S3 invokes it
-    asynchronously (InvocationType Event), so that is how it goes to localcloud's invoker."""
-    from moto.s3 import notifications as s3_notifications
+    in a template ever fires. We check it before the bucket is made (a configuration S3 would
+    refuse fails the resource, as CloudFormation's does, and leaves no bucket behind) and set it
+    on the bucket on create and on update. S3 invokes a function asynchronously: see
+    invoke_routing.invoke_function."""
     from moto.s3.models import FakeBucket
 
     from localcloud.cloudformation.s3_notifications import (
@@ -1660,45 +1663,43 @@ def s3_notifications_from_templates() -> None:
     original_create = FakeBucket.__dict__["create_from_cloudformation_json"].__func__
     original_update = FakeBucket.__dict__["update_from_cloudformation_json"].__func__
 
-    def declared_config(cloudformation_json: dict[str, Any]) -> dict[str, Any] | None:
+    def declared_config(cloudformation_json: dict[str, Any], region: str) -> dict[str, Any] | None:
         properties = cloudformation_json.get("Properties") or {}
         try:
-            return moto_notification_config(properties.get("NotificationConfiguration"))
+            return moto_notification_config(properties.get("NotificationConfiguration"), region)
         except NotificationConfigurationError as error:
             raise lifecycle.ResourceFailed(f"NotificationConfiguration: {error}") from None
 
-    def apply(bucket: Any, config: dict[str, Any] | None) -> None:
-        try:
-            bucket.set_notification_configuration(config)
-        except ServiceException as error:  # a destination in another region, say
-            raise lifecycle.ResourceFailed(f"NotificationConfiguration: {error.message}") from None
-
     def create_from_cloudformation_json(
-        cls: Any, resource_name: str, cloudformation_json: dict[str, Any], *args: Any, **kw: Any
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
     ) -> Any:
-        config = declared_config(cloudformation_json)
-        bucket = original_create(cls, resource_name, cloudformation_json, *args, **kw)
+        config = declared_config(cloudformation_json, region_name)
+        bucket = original_create(
+            cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
         if config:
-            apply(bucket, config)
+            bucket.set_notification_configuration(config)
         return bucket
 
     def update_from_cloudformation_json(
-        cls: Any, original_resource: Any, new_name: str, cloudformation_json: Any, *args: Any
+        cls: Any,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
     ) -> Any:
-        config = declared_config(cloudformation_json)
-        bucket = original_update(cls, original_resource, new_name, cloudformation_json, *args)
-        apply(bucket, config)
+        config = declared_config(cloudformation_json, region_name)
+        bucket = original_update(
+            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+        bucket.set_notification_configuration(config)
         return bucket
-
-    def invoke_asynchronously(account_id: str, event_body: Any, fn_arn: str, region: str) -> None:
-        from moto.awslambda.utils import get_backend
-
-        try:
-            function = get_backend(account_id, region).get_function(fn_arn)
-        except Exception:  # a function gone since: S3 drops the event, as moto does
-            logger.warning("S3 notification for %s dropped: no such function", fn_arn)
-            return
-        function.invoke(json.dumps(event_body), {"X-Amz-Invocation-Type": "Event"}, {})
 
     _replace(
         FakeBucket, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json)
@@ -1706,7 +1707,6 @@ def s3_notifications_from_templates() -> None:
     _replace(
         FakeBucket, "update_from_cloudformation_json", classmethod(update_from_cloudformation_json)
     )
-    _replace(s3_notifications, "_invoke_awslambda", invoke_asynchronously)
 
 
 @_patch

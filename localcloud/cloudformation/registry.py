@@ -133,6 +133,16 @@ NOT_EMULATED_PROPERTIES: dict[str, dict[str, str]] = {
             "throughput limit applies"
         ),
     },
+    "AWS::Lambda::EventSourceMapping": {
+        "TumblingWindowInSeconds": (
+            "stored, but no window state is kept: the function gets plain batches (no window, "
+            "state or isFinalInvokeForWindow)"
+        ),
+        "ParallelizationFactor": "stored, but each shard is read by one batch at a time",
+        "StartingPositionTimestamp": (
+            "stored, but AT_TIMESTAMP reads a Kinesis shard from its oldest record"
+        ),
+    },
     "AWS::Logs::LogGroup": {
         "RetentionInDays": "stored, but localcloud never expires log events",
     },

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from moto.s3.notifications import S3NotificationEvent
+
 # CloudFormation list property -> (moto's key, the destination's key in each).
 _DESTINATIONS = {
     "LambdaConfigurations": ("CloudFunctionConfiguration", "Function", "CloudFunction"),
@@ -22,8 +24,10 @@ class NotificationConfigurationError(ValueError):
     """A NotificationConfiguration CloudFormation would refuse; the message says what."""
 
 
-def moto_notification_config(declared: Any) -> dict[str, Any] | None:
-    """moto's notification configuration for the template's; None when it declares none."""
+def moto_notification_config(declared: Any, region: str) -> dict[str, Any] | None:
+    """moto's notification configuration for the template's; None when it declares none.
+    Checked as S3 checks it (event names, a destination in the bucket's region), so that a bad
+    one is refused before the bucket exists."""
     if not declared:
         return None
     if not isinstance(declared, dict):
@@ -42,10 +46,17 @@ def moto_notification_config(declared: Any) -> dict[str, Any] | None:
                 or not entry.get("Event")
             ):
                 raise NotificationConfigurationError(f"{where} needs {cfn_destination} and Event")
-            item: dict[str, Any] = {
-                moto_destination: entry[cfn_destination],
-                "Event": [entry["Event"]],
-            }
+            if not S3NotificationEvent.is_event_valid(entry["Event"]):
+                raise NotificationConfigurationError(
+                    f"{where}: {entry['Event']!r} is not an S3 event name"
+                )
+            destination = str(entry[cfn_destination])
+            parts = destination.split(":")
+            if len(parts) < 6 or parts[3] != region:
+                raise NotificationConfigurationError(
+                    f"{where}: the destination {destination} is not in the bucket's region {region}"
+                )
+            item: dict[str, Any] = {moto_destination: destination, "Event": [entry["Event"]]}
             rules = _filter_rules(entry.get("Filter"), where)
             if rules:
                 item["Filter"] = {"S3Key": {"FilterRule": rules}}

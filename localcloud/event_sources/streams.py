@@ -85,7 +85,10 @@ class StreamPoller(PollingLoop):
         return _POLL_INTERVAL_S
 
     def _refresh_shards(self) -> None:
+        # A shard that appears later (a reshard's child) is read from its start, as Lambda does.
         position = self._config.starting_position or "TRIM_HORIZON"
+        if self.positioned:
+            position = "TRIM_HORIZON"
         for shard_id in self._source.shard_ids():
             if shard_id not in self._shards:
                 self._shards[shard_id] = ShardState(

@@ -1,5 +1,6 @@
-"""Asynchronous invocations (InvocationType Event, S3 and SNS notifications) with Lambda's
-semantics: the event is queued and run in the background; a function error is retried
+"""Asynchronous invocations (InvocationType Event; SNS, S3 and CloudWatch Logs notifications)
+with Lambda's semantics: the event is queued and run in the background, each retry on the
+function as it is then; a function error (or localcloud failing to run it) is retried
 `MaximumRetryAttempts` times (2 by default), about a minute and then two minutes apart; an event
 older than `MaximumEventAgeInSeconds` (6 hours by default) is dropped; a throttled attempt is
 tried again without counting. The outcome goes to the function's OnSuccess / OnFailure
@@ -25,7 +26,12 @@ from typing import Any
 
 from localcloud.lambda_runtime.aws_clients import ClientFactory
 from localcloud.lambda_runtime.destinations import send_to_destination
-from localcloud.lambda_runtime.functions import FunctionSpec, lambda_backend
+from localcloud.lambda_runtime.functions import (
+    FunctionNotFound,
+    FunctionSpec,
+    lambda_backend,
+    load_function,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +69,7 @@ def config_of(spec: FunctionSpec) -> AsyncConfig:
     """The function's current EventInvokeConfig (read for every attempt: it may change)."""
     try:
         function = lambda_backend(spec.account_id, spec.region).get_function(spec.name)
-    except Exception:  # deleted meanwhile: Lambda's defaults, and the next attempt says why
+    except Exception:  # deleted meanwhile: the attempt that reloads it drops the event
         return AsyncConfig()
     configs = getattr(function, "event_invoke_config", None) or []
     # moto appends on every Put/Update and answers Get with the first; the last one is current.
@@ -77,6 +83,15 @@ def retry_delay_s(retry: int) -> float:
     except ValueError:
         base = _LAMBDA_RETRY_DELAY_S
     return max(0.0, base) * retry
+
+
+def throttle_backoff_s(throttles: int) -> float:
+    """Seconds before trying a throttled event again: 1, 2, 4 ... up to 300."""
+    return float(min(300, 2 ** (throttles - 1)))
+
+
+def _qualifier(spec: FunctionSpec) -> str | None:
+    return None if spec.version == "$LATEST" else spec.version
 
 
 def expired(received_at: float, config: AsyncConfig, now: float) -> bool:
@@ -113,24 +128,35 @@ class AsyncInvocation:
 
     def run(self) -> None:
         attempts = 0
+        throttles = 0
         last = None
+        spec = self._spec
         while True:
-            config = config_of(self._spec)
+            config = config_of(spec)
             if expired(self._received_at, config, time.time()):
                 self._finish(config, last, attempts, "EventAgeExceeded")
                 return
+            if attempts or throttles:
+                try:  # a retry runs the function as it is now (new code, new settings)
+                    spec = load_function(spec.arn, _qualifier(spec), spec.region, spec.account_id)
+                except FunctionNotFound:
+                    self._dropped("the function no longer exists")
+                    return
             try:
-                last = self._invoke(
-                    self._spec, self._event_json, self._invoked_arn, self._client_context
-                )
+                last = self._invoke(spec, self._event_json, self._invoked_arn, self._client_context)
             except self._throttled:
-                # Lambda retries throttled events (not counted) until they are too old.
-                if self._stopping.wait(retry_delay_s(1)):
+                # Lambda retries throttled events (not counted) until they are too old, backing
+                # off up to about five minutes.
+                throttles += 1
+                if self._stopping.wait(throttle_backoff_s(throttles)):
                     self._dropped("localcloud stopped")
                     return
                 continue
+            except Exception:  # localcloud could not run it (no worker, bad package): a failure
+                log.exception("asynchronous invocation %s of %s", self._request_id, spec.name)
+                last = None
             attempts += 1
-            if last.ok:
+            if last is not None and last.ok:
                 self._finish(config, last, attempts, "Success")
                 return
             if attempts > config.maximum_retry_attempts:
@@ -139,7 +165,7 @@ class AsyncInvocation:
             log.warning(
                 "asynchronous invocation %s of %s failed (attempt %d); retrying in %.0f s",
                 self._request_id,
-                self._spec.name,
+                spec.name,
                 attempts,
                 retry_delay_s(attempts),
             )

@@ -28,10 +28,10 @@ def send_to_destination(
     *,
     succeeded: bool = False,
 ) -> None:
-    parts = destination.split(":")
-    service, region = parts[2], parts[3]
     body = json.dumps(record)
     try:
+        parts = destination.split(":")
+        service, region = parts[2], parts[3]  # a malformed ARN is logged below, never raised
         if service == "sqs":
             sqs = clients.client("sqs", region)
             url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]

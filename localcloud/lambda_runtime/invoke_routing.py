@@ -91,10 +91,20 @@ def invoke_function(
     headers: Any,
     response_headers: dict[str, str],
 ) -> bytes:
-    """LambdaFunction.invoke's contract (what the deprecated InvokeAsync calls)."""
+    """LambdaFunction.invoke's contract. Its callers in moto are the deprecated InvokeAsync API
+    and the services' notifications (SNS, S3, CloudWatch Logs subscriptions), all of which AWS
+    invokes asynchronously: without an X-Amz-Invocation-Type it is an Event invocation."""
     backend = lambda_backend(function.account_id, function.region)
     return _run(
-        invoker, backend, function, function.function_arn, None, body, headers, response_headers
+        invoker,
+        backend,
+        function,
+        function.function_arn,
+        None,
+        body,
+        headers,
+        response_headers,
+        default_invocation_type="Event",
     )
 
 
@@ -107,9 +117,10 @@ def _run(
     body: Any,
     headers: Any,
     response_headers: dict[str, str],
+    default_invocation_type: str = "RequestResponse",
 ) -> bytes:
     spec = spec_from_model(function, backend)
-    invocation_type = _header(headers, "X-Amz-Invocation-Type") or "RequestResponse"
+    invocation_type = _header(headers, "X-Amz-Invocation-Type") or default_invocation_type
     response_headers["x-amz-executed-version"] = spec.version
     if invocation_type == "DryRun":
         return b""

@@ -679,17 +679,16 @@ def test_a_state_machine_moto_models_but_never_runs_fails_the_deploy_saying_why(
 def test_an_eventbridge_rule_says_which_targets_and_schedules_do_nothing_locally(
     aws: Client,
 ) -> None:
-    sqs = aws("sqs")
-    url = sqs.create_queue(QueueName="rule-target")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
     function_arn = "arn:aws:lambda:us-east-1:123456789012:function:nightly"
     rules = {
         "Resources": {
+            "Queue": {"Type": "AWS::SQS::Queue"},
             "ToQueue": {
                 "Type": "AWS::Events::Rule",
                 "Properties": {
                     "EventPattern": {"source": ["rides"]},
-                    "Targets": [{"Id": "Queue", "Arn": queue_arn["QueueArn"]}],
+                    # As templates write it: the rule sees the queue's ARN once it is resolved.
+                    "Targets": [{"Id": "Queue", "Arn": {"Fn::GetAtt": ["Queue", "Arn"]}}],
                 },
             },
             "Nightly": {
@@ -794,6 +793,36 @@ def test_bucket_notifications_declared_in_the_template_fire(aws: Client) -> None
     # Keys come URL-encoded, as in S3's events: handlers decode them with unquote_plus.
     keys = [json.loads(m["Body"])["Records"][0]["s3"]["object"]["key"] for m in messages]
     assert [unquote_plus(key) for key in keys] == ["in/ride.json"]
+
+
+def test_an_update_that_adds_a_notification_sets_it_on_the_existing_bucket(aws: Client) -> None:
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName="later")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    _deploy(aws, "grows", {"Resources": {"Bucket": {"Type": "AWS::S3::Bucket"}}})
+    name = _resources(aws, "grows")["Bucket"]["PhysicalResourceId"]
+
+    _deploy(aws, "grows", _notified_bucket(arn["QueueArn"]), kind="UPDATE")
+
+    assert _stack(aws, "grows")["StackStatus"] == "UPDATE_COMPLETE"
+    assert _resources(aws, "grows")["Bucket"]["PhysicalResourceId"] == name  # same bucket
+    sqs.purge_queue(QueueUrl=url)
+    aws("s3").put_object(Bucket=name, Key="in/late.json", Body=b"{}")
+    [message] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert "in%2Flate.json" in message["Body"]
+
+
+def test_a_notification_s3_would_refuse_fails_the_bucket_before_it_exists(aws: Client) -> None:
+    template = _notified_bucket("arn:aws:sqs:us-east-1:123456789012:uploads")
+    configurations = template["Resources"]["Bucket"]["Properties"]["NotificationConfiguration"]
+    configurations["QueueConfigurations"][0]["Event"] = "s3:ObjectMoved:*"
+
+    with pytest.raises(ClientError):
+        _deploy(aws, "bad-event", template)
+
+    reason = _resources(aws, "bad-event")["Bucket"]["ResourceStatusReason"]
+    assert "'s3:ObjectMoved:*' is not an S3 event name" in reason
+    assert aws("s3").list_buckets()["Buckets"] == []
 
 
 def test_a_notification_filter_cloudformation_refuses_fails_the_bucket(aws: Client) -> None:
