@@ -27,7 +27,7 @@ from localcloud.event_sources.mapping_config import MappingConfig
 from localcloud.event_sources.polling import PollingLoop
 from localcloud.event_sources.stream_sources import StreamSource, source_for
 from localcloud.lambda_runtime.aws_clients import ClientFactory
-from localcloud.lambda_runtime.destinations import send_to_destination
+from localcloud.lambda_runtime.destinations import record_timestamp, send_to_destination
 from localcloud.lambda_runtime.functions import FunctionNotFound
 from localcloud.lambda_runtime.invoker import InvocationResult, Invoker, Throttled
 
@@ -242,7 +242,7 @@ def failure_record(
         },
         "responseContext": response_context,
         "version": "1.0",
-        "timestamp": _iso(time.time(), millis=True),
+        "timestamp": record_timestamp(),
         source.batch_info_key: {
             "shardId": shard_id,
             "startSequenceNumber": source.sequence_number(first),
@@ -255,8 +255,5 @@ def failure_record(
     }
 
 
-def _iso(epoch_seconds: float, millis: bool = False) -> str:
-    moment = dt.datetime.fromtimestamp(epoch_seconds, tz=dt.UTC)
-    if millis:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+def _iso(epoch_seconds: float) -> str:
+    return dt.datetime.fromtimestamp(epoch_seconds, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

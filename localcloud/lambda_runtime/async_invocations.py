@@ -13,7 +13,6 @@ The function-level DeadLetterConfig is not kept by moto; the registry says so.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localcloud.lambda_runtime.aws_clients import ClientFactory
-from localcloud.lambda_runtime.destinations import send_to_destination
+from localcloud.lambda_runtime.destinations import record_timestamp, send_to_destination
 from localcloud.lambda_runtime.functions import (
     FunctionNotFound,
     FunctionSpec,
@@ -214,7 +213,7 @@ def invocation_record(
         response_context["functionError"] = result.function_error
     record: dict[str, Any] = {
         "version": "1.0",
-        "timestamp": _now_iso(),
+        "timestamp": record_timestamp(),
         "requestContext": {
             "requestId": request_id,
             "functionArn": qualified,
@@ -234,8 +233,3 @@ def _json_or_text(text: str) -> Any:
         return json.loads(text) if text else None
     except ValueError:
         return text
-
-
-def _now_iso() -> str:
-    moment = dt.datetime.now(dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

@@ -5,6 +5,7 @@ the invocation it describes is over either way."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Any
@@ -19,6 +20,12 @@ DETAIL_TYPES = {
     True: "Lambda Function Invocation Result - Success",
     False: "Lambda Function Invocation Result - Failure",
 }
+
+
+def record_timestamp() -> str:
+    """Now, as an invocation record's `timestamp` (ISO 8601, UTC, milliseconds)."""
+    moment = dt.datetime.now(dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def send_to_destination(

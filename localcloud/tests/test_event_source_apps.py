@@ -20,6 +20,7 @@ import pytest
 from localcloud.lambda_runtime import interpreters
 from localcloud.runtime import Runtime
 from localcloud.server import LocalCloud, start
+from localcloud.tests.runtime.support import wait_for
 
 STACKS = Path(__file__).parent / "stacks"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -80,14 +81,6 @@ def outputs(aws: Callable[[str], Any], stack: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"not within {timeout} s"
-        time.sleep(0.2)
-    return value
-
-
 def test_kinesis_to_lambda_runs_the_function_for_each_record(
     cloud: LocalCloud, aws: Callable[[str], Any], tmp_path: Path
 ) -> None:
@@ -110,7 +103,7 @@ def test_kinesis_to_lambda_runs_the_function_for_each_record(
         items = aws("dynamodb").scan(TableName=names["TableName"])["Items"]
         return items if len(items) == len(rides) else []
 
-    items = {item["id"]["S"]: item for item in wait_for(recorded)}
+    items = {item["id"]["S"]: item for item in wait_for(recorded, timeout=30)}
     assert sorted(items) == rides
     for ride, item in items.items():
         assert item["sequenceNumber"]["S"] == sent[ride]
@@ -137,7 +130,7 @@ def test_s3_notifications_from_the_template_run_the_function_for_matching_keys(
         items = aws("dynamodb").scan(TableName=names["TableName"])["Items"]
         return items if len(items) >= 2 else []
 
-    items = {item["id"]["S"]: item for item in wait_for(recorded)}
+    items = {item["id"]["S"]: item for item in wait_for(recorded, timeout=30)}
     time.sleep(1)  # room for a wrong delivery (a key the filter excludes) to show
     assert sorted(items) == ["rides/one ride.json", "rides/two.json"]
     assert len(aws("dynamodb").scan(TableName=names["TableName"])["Items"]) == 2

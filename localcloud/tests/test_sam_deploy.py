@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 import pytest
 
+from localcloud.lambda_runtime import interpreters
 from localcloud.server import LocalCloud, start
 
 STACKS = Path(__file__).parent / "stacks"
@@ -28,20 +29,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 
 
-def _python313_bin() -> Path | None:
-    """`sam build` validates a real python3.13 on PATH; the pyenv shim fails that check."""
-    pyenv = shutil.which("pyenv")
-    if pyenv:
-        root = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=True)
-        versions = sorted(Path(root.stdout.strip(), "versions").glob("3.13.*"))
-        if versions:
-            return versions[-1] / "bin"
-    found = shutil.which("python3.13")
-    return Path(found).parent if found else None
-
-
 SAM = shutil.which("sam", path=str(VENV_BIN)) or shutil.which("sam")
-PY313 = _python313_bin()
+# `sam build` validates a real python3.13 on PATH; the pyenv shim fails that check.
+_PY313 = interpreters.find_python("3.13")
+PY313 = _PY313.parent if _PY313 else None
 pytestmark = pytest.mark.skipif(
     SAM is None or PY313 is None, reason="needs the SAM CLI and a python3.13 interpreter"
 )

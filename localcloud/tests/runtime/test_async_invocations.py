@@ -4,6 +4,7 @@ EventInvokeConfig's MaximumRetryAttempts, and the OnSuccess / OnFailure destinat
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 
 from localcloud.lambda_runtime import async_invocations
 from localcloud.lambda_runtime.async_invocations import AsyncConfig
-from localcloud.tests.runtime.support import Deployer, drain, read_records
+from localcloud.tests.runtime.support import Deployer, drain, read_records, wait_for
 
 # Fails the first FAIL_TIMES calls (counted in a file), then answers; every call is recorded.
 FLAKY_HANDLER = """
@@ -99,6 +100,26 @@ def test_retries_stop_at_maximum_retry_attempts_and_the_failure_is_recorded(
     assert record["responsePayload"]["errorType"] == "RuntimeError"
     assert record["responsePayload"]["errorMessage"] == "attempt 2 fails"
     assert len(read_records(record_file)) == 2
+
+
+def test_a_retry_runs_the_function_as_it_is_then_and_a_deleted_one_drops_the_event(
+    deploy: Deployer, aws: Callable[[str], Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(async_invocations.RETRY_DELAY_VARIABLE, "1.5")
+    record_file = tmp_path / "calls.jsonl"
+    name = _flaky(deploy, record_file, fail_times=10)
+    failure = deploy.queue()
+    aws("lambda").put_function_event_invoke_config(
+        FunctionName=name, DestinationConfig={"OnFailure": {"Destination": failure["arn"]}}
+    )
+
+    _invoke_async(aws, name, {"ride": "r3"})
+    wait_for(lambda: len(read_records(record_file)) == 1)
+    aws("lambda").delete_function(FunctionName=name)  # before the retry, 1.5 s later
+
+    time.sleep(3)  # past the retry's time
+    assert len(read_records(record_file)) == 1  # the old code did not run again
+    assert aws("sqs").receive_message(QueueUrl=failure["url"]).get("Messages") is None
 
 
 def test_an_event_older_than_its_maximum_age_is_not_tried_again() -> None:
