@@ -910,6 +910,67 @@ def run_invocations_in_localcloud() -> None:
     _replace(LambdaFunction, "invoke", function_invoke)
 
 
+@_patch
+def deliver_eventbridge_events_in_localcloud() -> None:
+    """Gap (moto 5.2.5): EventBridge delivers a matched event only to SQS, CloudWatch Logs and
+    event bus targets, inside PutEvents; a Lambda, SNS or Kinesis target makes PutEvents answer
+    500 (NotImplementedError), `Input` and `InputPath` are ignored, a DISABLED rule still gets
+    events, and a schedule rule (no EventPattern) matches every event put on its bus.
+
+    While a localcloud Runtime runs, it registers its EventBridge delivery with
+    `localcloud.eventbridge.routing`; we match as moto does, skip disabled and schedule-only rules
+    and hand the event to that delivery, which sends it to every target in the background with
+    its input, retry policy and dead-letter queue. With none registered, moto's code runs."""
+    from moto.events.models import Rule
+
+    from localcloud.eventbridge import routing as eventbridge_routing
+
+    original = Rule.__dict__["send_to_targets"]
+
+    def send_to_targets(
+        self: Rule, original_event: dict[str, Any], transform_input: bool = True
+    ) -> None:
+        sink = eventbridge_routing.current()
+        if sink is None:
+            return original(self, original_event, transform_input)
+        if not str(self.state).startswith("ENABLED") or not self.event_pattern.get_pattern():
+            return None  # disabled, or a schedule rule: PutEvents never reaches it on AWS
+        if self.event_pattern.matches_event(original_event):
+            sink.submit_matched(self.arn, self.name, list(self.targets), original_event)
+        return None
+
+    _replace(Rule, "send_to_targets", send_to_targets)
+
+
+@_patch
+def ref_event_bus_by_name() -> None:
+    """Gap (moto 5.2.5): `!Ref` of an AWS::Events::EventBus resolves to moto's object, not the
+    bus name AWS returns, so a rule declared on it (`EventBusName: !Ref Bus`, what SAM writes for
+    an EventBridgeRule event on a custom bus) fails the deploy with an AttributeError. We give
+    the bus the physical id AWS does: its name."""
+    from moto.events.models import EventBus
+
+    _replace(EventBus, "physical_resource_id", property(lambda self: self.name))
+
+
+@_patch
+def no_tagging_event_for_objects_put_without_tags() -> None:
+    """Gap (moto 5.2.5): every PutObject also sends S3's ObjectTagging:Put event ("Object Tags
+    Added" on EventBridge), tags or none, so a rule on S3's events gets two events per upload.
+    AWS sends it only when tags change. We skip the tagging of an object that has no tags and
+    gets none (PutObject without tags)."""
+    from moto.s3.models import S3Backend
+
+    original = S3Backend.__dict__["put_object_tagging"]
+
+    def put_object_tagging(self: S3Backend, key: Any, tags: dict[str, str] | None) -> Any:
+        if not tags and not self.tagger.list_tags_for_resource(key.arn)["Tags"]:
+            return key  # nothing changes: no event
+        return original(self, key, tags)
+
+    _replace(S3Backend, "put_object_tagging", put_object_tagging)
+
+
 # --- j. OpenAPI import (PutRestApi / ImportRestApi) ---------------------------------------------
 
 _ANY_METHOD_KEY = "x-amazon-apigateway-any-method"

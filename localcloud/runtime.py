@@ -1,6 +1,7 @@
-"""localcloud's runtime: its three subsystems wired together — the Lambda runtime
+"""localcloud's runtime: its subsystems wired together — the Lambda runtime
 (localcloud.lambda_runtime) runs function code, the event-source pollers
-(localcloud.event_sources) feed it, the API Gateway data plane (localcloud.apigw) serves stages.
+(localcloud.event_sources) feed it, the API Gateway data plane (localcloud.apigw) serves stages,
+and EventBridge's data plane (localcloud.eventbridge) delivers matched and scheduled events.
 
 It lives in the same process as the moto server (it reads code zips and API definitions from
 moto's in-process backends) and talks to everything else through the public AWS APIs at
@@ -24,6 +25,9 @@ from localcloud import patches
 from localcloud.apigw.routes import ApiCatalog
 from localcloud.apigw.server import DEFAULT_PORT, ApiGateway, ApiGatewayServer
 from localcloud.event_sources.supervisor import MappingSupervisor
+from localcloud.eventbridge import routing as eventbridge_routing
+from localcloud.eventbridge.delivery import EventDelivery
+from localcloud.eventbridge.scheduler import Scheduler
 from localcloud.lambda_runtime import invoke_routing
 from localcloud.lambda_runtime.artifacts import ArtifactCache
 from localcloud.lambda_runtime.aws_clients import ClientFactory
@@ -83,6 +87,11 @@ class Runtime:
             if poll_event_sources
             else None
         )
+        # EventBridge: matched events go to their targets; schedule rules fire (with the pollers).
+        self.eventbridge = EventDelivery(self.clients)
+        self.scheduler = (
+            Scheduler(self.eventbridge.submit, account_id, region) if poll_event_sources else None
+        )
         self._apigw_port = apigw_port
         self.apigw: ApiGatewayServer | None = None
         self._started = False
@@ -100,14 +109,23 @@ class Runtime:
             self.apigw.start()
         if self.mappings is not None:
             self.mappings.start()
+        self.eventbridge.start()
+        eventbridge_routing.register(self.eventbridge)
+        if self.scheduler is not None:
+            self.scheduler.start()
         self._started = True
         return self
 
     def stop(self) -> None:
-        """Stop pollers first (no new invocations), then the API server, then the workers."""
+        """Stop event producers first (schedules, EventBridge delivery, pollers: no new
+        invocations), then the API server, then the workers."""
         if not self._started:
             return
         self._started = False
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        eventbridge_routing.unregister(self.eventbridge)
+        self.eventbridge.stop()
         if self.mappings is not None:
             self.mappings.stop()
         if self.apigw is not None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 from typing import Any, Protocol
 
 from moto.awslambda.models import LambdaBackend, LambdaFunction
@@ -19,6 +18,7 @@ from moto.core.exceptions import JsonRESTError
 
 from localcloud.lambda_runtime.functions import FunctionSpec, lambda_backend, spec_from_model
 from localcloud.lambda_runtime.invoker import InvocationResult, Throttled
+from localcloud.registration import LatestRegistered
 
 log = logging.getLogger(__name__)
 
@@ -42,28 +42,11 @@ class TooManyRequestsException(JsonRESTError):
         super().__init__("TooManyRequestsException", message)
 
 
-_lock = threading.Lock()
-# Registered invokers, newest last; the newest one serves invocations. A stack (not a single
-# slot) so a second Runtime started and stopped in the same process hands control back.
-_invokers: list[InvocationTarget] = []
-
-
-def register(invoker: InvocationTarget) -> None:
-    """Route moto's Invoke to `invoker` (until it is unregistered)."""
-    with _lock:
-        _invokers.append(invoker)
-
-
-def unregister(invoker: InvocationTarget) -> None:
-    with _lock:
-        if invoker in _invokers:
-            _invokers.remove(invoker)
-
-
-def current() -> InvocationTarget | None:
-    """The invoker that serves moto's Invoke now, or None (moto's own invoke runs)."""
-    with _lock:
-        return _invokers[-1] if _invokers else None
+# Registered invokers, newest last; the newest one serves invocations (see registration).
+_invokers: LatestRegistered[InvocationTarget] = LatestRegistered()
+register = _invokers.register  # route moto's Invoke to this invoker until it is unregistered
+unregister = _invokers.unregister
+current = _invokers.current  # the invoker that serves moto's Invoke now, or None (moto's own)
 
 
 def invoke_through_backend(
