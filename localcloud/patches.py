@@ -419,7 +419,9 @@ def add_missing_cfn_resources() -> None:
     name for Ref instead of the stack id, no parent tags, and is deleted and created anew on
     every parent update (its queues lose their messages); its AWS::CloudWatch::Dashboard stores a
     DashboardBody that is not JSON (the stack succeeds where AWS fails the resource) and
-    renames an unnamed dashboard on every body change.
+    renames an unnamed dashboard on every body change. It has no model for HTTP APIs at all
+    (AWS::ApiGatewayV2::Api, ::Stage, ::Route, ::Integration), though its apigatewayv2 backend
+    has one.
 
     The handlers in cloudformation/ create/update/delete real state in moto's backends; here
     they are put in front of moto's own model map.
@@ -1296,10 +1298,10 @@ def _stack_named(backend: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
 
 @_patch
 def refuse_resource_types_not_emulated() -> None:
-    """Gap (moto 5.2.5): CloudFormation skips every resource type it has no model for (an HTTP
-    API's AWS::ApiGatewayV2::Api and ::Stage, AWS::XRay::ResourcePolicy, ...) without a word: the
-    stack reaches CREATE_COMPLETE without them, and a `!Ref` / `!GetAtt` to one stays literal
-    `${...}` text in the outputs.
+    """Gap (moto 5.2.5): CloudFormation skips every resource type it has no model for (a Cognito
+    user pool, an HTTP API's AWS::ApiGatewayV2::Authorizer, AWS::XRay::ResourcePolicy, ...)
+    without a word: the stack reaches CREATE_COMPLETE without them, and a `!Ref` / `!GetAtt` to
+    one stays literal `${...}` text in the outputs.
 
     localcloud.cloudformation.registry decides per type. A type localcloud emulates is moto's
     (or a handler's) as before. One it accepts without emulating gets a placeholder

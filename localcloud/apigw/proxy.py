@@ -146,19 +146,22 @@ def map_response(payload: bytes) -> ProxyResponse:
     headers.extend(
         (name, _header_text(v)) for name, v in single.items() if name.lower() not in multi_names
     )
+    return ProxyResponse(status, headers, response_body(result))
+
+
+def response_body(result: dict[str, Any]) -> bytes:
+    """A proxy response's `body` as bytes (base64-decoded when `isBase64Encoded`)."""
     body = result.get("body")
     if body is None:
-        raw = b""
-    elif not isinstance(body, str):
+        return b""
+    if not isinstance(body, str):
         raise MalformedProxyResponse("body must be a string")
-    elif result.get("isBase64Encoded") is True:
+    if result.get("isBase64Encoded") is True:
         try:
-            raw = base64.b64decode(body, validate=True)
+            return base64.b64decode(body, validate=True)
         except ValueError as exc:
             raise MalformedProxyResponse("body is not valid base64") from exc
-    else:
-        raw = body.encode()
-    return ProxyResponse(status, headers, raw)
+    return body.encode()
 
 
 def _header_text(value: Any) -> str:

@@ -77,6 +77,10 @@ class ApiCatalog:
         self._region = region
 
     @property
+    def region(self) -> str:
+        return self._region
+
+    @property
     def _backend(self) -> APIGatewayBackend:
         return apigateway_backends[self._account_id][self._region]
 

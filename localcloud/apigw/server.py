@@ -1,4 +1,5 @@
-"""API Gateway data plane: serves every deployed REST API stage over HTTP on 127.0.0.1.
+"""API Gateway data plane: serves every deployed REST API stage and HTTP API over HTTP on
+127.0.0.1.
 
 moto only implements the control plane, so requests are served here on a separate port (default
 4567): `invoke_url(api_id, stage)` gives `http://127.0.0.1:PORT/<api-id>/<stage>`. Two more URL
@@ -9,6 +10,11 @@ Per request, like API Gateway: route by resource path and method, API key + usag
 (403), throttling (429), then the AWS_PROXY Lambda integration; a function error or malformed
 response is a 502, an unknown route a 403 "Missing Authentication Token". Those errors take the
 API's gateway responses (status, headers, body) when it defines them: see localcloud.apigw.errors.
+
+HTTP APIs (API Gateway v2) share the port: `http://127.0.0.1:PORT/<api-id>/<path>` reaches the
+`$default` stage (no stage in the path, as on AWS) and `/<api-id>/<stage>/<path>` a named one;
+`Host: <api-id>.execute-api.localhost:PORT` with `/<path>` or `/<stage>/<path>` too. A request is
+an HTTP API's when its API id is one; see localcloud.apigw.http_api for how it is served.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from localcloud.apigw.errors import (
     GatewayError,
     render,
 )
+from localcloud.apigw.http_api import INTERNAL_SERVER_ERROR, HttpApiGateway, answer
+from localcloud.apigw.http_routes import HttpApiCatalog
 from localcloud.apigw.proxy import (
     IncomingRequest,
     MalformedProxyResponse,
@@ -66,6 +74,10 @@ class ApiGateway:
         self._invoker = invoker
         self._account_id = account_id
         self._throttles = Throttles()
+        # HTTP APIs of the same account and region, served on the same port.
+        self.http_apis = HttpApiGateway(
+            HttpApiCatalog(account_id, catalog.region), invoker, account_id
+        )
 
     def handle(self, api_id: str, stage: str, request: IncomingRequest) -> ProxyResponse:
         request_id = str(uuid.uuid4())
@@ -161,6 +173,16 @@ def _header(headers: list[tuple[str, str]], name: str) -> str | None:
     return None
 
 
+def split_http_api_target(host: str, raw_path: str) -> tuple[str, str] | None:
+    """(API id, path below it as sent) for an HTTP API's URL forms, or None. Whether the id is an
+    HTTP API's is the gateway's to say."""
+    host_name = host.split(":", 1)[0]
+    if ".execute-api." in host_name:
+        return host_name.split(".", 1)[0], raw_path or "/"
+    api_id, _, rest = raw_path.lstrip("/").partition("/")
+    return (unquote(api_id), "/" + rest) if api_id else None
+
+
 def split_target(host: str, raw_path: str) -> tuple[str, str, str] | None:
     """(api id, stage, path below the stage) for the three URL forms, or None."""
     path = unquote(raw_path)
@@ -191,6 +213,10 @@ class _Handler(BaseHTTPRequestHandler):
             headers = [("Content-Type", "application/json")]
             self._send(ProxyResponse(403, headers, refusal_body(reason)))
             return
+        http_api = split_http_api_target(self.headers.get("Host", ""), url.path)
+        if http_api is not None and self.server.gateway.http_apis.serves(http_api[0]):
+            self._serve_http_api(*http_api, url.query, body)
+            return
         target = split_target(self.headers.get("Host", ""), url.path)
         if target is None:
             self._send(_built_in(MISSING_AUTHENTICATION_TOKEN))
@@ -209,6 +235,22 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             log.exception("API Gateway request failed")
             response = _built_in(API_CONFIGURATION_ERROR)
+        self._send(response)
+
+    def _serve_http_api(self, api_id: str, raw_path: str, raw_query: str, body: bytes) -> None:
+        request = IncomingRequest(
+            method=self.command,
+            path=raw_path,
+            raw_query=raw_query,
+            headers=list(self.headers.items()),
+            body=body,
+            source_ip=self.client_address[0],
+        )
+        try:
+            response = self.server.gateway.http_apis.handle(api_id, request)
+        except Exception:
+            log.exception("HTTP API request failed")
+            response = answer(*INTERNAL_SERVER_ERROR)
         self._send(response)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve

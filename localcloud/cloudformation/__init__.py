@@ -31,6 +31,12 @@ from localcloud.cloudformation.apigateway import (
     api_key_schemes,
     import_gateway_responses,
 )
+from localcloud.cloudformation.apigatewayv2 import (
+    HttpApi,
+    HttpApiIntegration,
+    HttpApiRoute,
+    HttpApiStage,
+)
 from localcloud.cloudformation.awslambda import LambdaEventInvokeConfig, LambdaPermission
 from localcloud.cloudformation.base import Handler
 from localcloud.cloudformation.cloudwatch import CloudWatchAlarm, CloudWatchDashboard
@@ -51,6 +57,10 @@ HANDLERS: tuple[type[Handler], ...] = (
     UsagePlan,
     UsagePlanKey,
     ApiGatewayAccount,
+    HttpApi,
+    HttpApiStage,
+    HttpApiIntegration,
+    HttpApiRoute,
     LambdaEventInvokeConfig,
     LambdaPermission,
     CloudWatchAlarm,

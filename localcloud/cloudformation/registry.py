@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from localcloud.eventbridge import schedule_expressions
+from localcloud.eventbridge import targets as eventbridge_targets
 from localcloud.lambda_runtime import interpreters
 
 # A resource's status reason (DescribeStackResources, the stack's events) starts with this when
@@ -82,6 +84,18 @@ _NO_ALARM_EVALUATION = (
     "action runs"
 )
 
+_AUTHORIZES_EVERYTHING = (
+    "stored only: localcloud authorizes every request, so no role is assumed to invoke the function"
+)
+_NO_HTTP_AUTHORIZER = (
+    "stored (GetRoutes answers it), but no authorizer is evaluated locally: every request "
+    "reaches the route and requestContext has no authorizer"
+)
+_HTTP_ROUTE_SETTINGS = (
+    "throttling (ThrottlingBurstLimit, ThrottlingRateLimit) is honoured, but "
+    "DetailedMetricsEnabled, LoggingLevel and DataTraceEnabled are stored only"
+)
+
 NOT_EMULATED_PROPERTIES: dict[str, dict[str, str]] = {
     "AWS::SNS::Topic": {"TracingConfig": _NO_XRAY},
     "AWS::Lambda::Function": {
@@ -117,6 +131,38 @@ NOT_EMULATED_PROPERTIES: dict[str, dict[str, str]] = {
             "stored only (no execution logs, no API Gateway metrics locally)"
         ),
     },
+    "AWS::ApiGatewayV2::Api": {
+        "Body": (
+            "its routes, Lambda proxy integrations and x-amazon-apigateway-cors are served, but "
+            "authorizers it defines (x-amazon-apigateway-authorizer) are not evaluated (the "
+            "resource gets a note when its body has one)"
+        ),
+        "CredentialsArn": _AUTHORIZES_EVERYTHING,
+        "BasePath": "not applied: an imported body's paths are routed as written",
+    },
+    "AWS::ApiGatewayV2::Stage": {
+        "AccessLogSettings": "stored on the stage, but localcloud writes no access log lines",
+        "DefaultRouteSettings": _HTTP_ROUTE_SETTINGS,
+        "RouteSettings": _HTTP_ROUTE_SETTINGS,
+        "ClientCertificateId": (
+            "stored only: a client certificate is for HTTP backends, and localcloud serves Lambda "
+            "proxy integrations only"
+        ),
+    },
+    "AWS::ApiGatewayV2::Route": {
+        "AuthorizationType": _NO_HTTP_AUTHORIZER,
+        "AuthorizerId": _NO_HTTP_AUTHORIZER,
+        "AuthorizationScopes": _NO_HTTP_AUTHORIZER,
+        "RequestParameters": "stored only: no request parameter is required or validated",
+    },
+    "AWS::ApiGatewayV2::Integration": {
+        "TimeoutInMillis": (
+            "stored, but the call is bounded by the function's own Timeout, not the integration's"
+        ),
+        "CredentialsArn": _AUTHORIZES_EVERYTHING,
+        "RequestParameters": "not applied: the request reaches the function unchanged",
+        "ResponseParameters": "not applied: the function's response is returned unchanged",
+    },
     "AWS::CloudWatch::Alarm": {
         "AlarmActions": _NO_ALARM_EVALUATION,
         "OKActions": _NO_ALARM_EVALUATION,
@@ -143,6 +189,22 @@ NOT_EMULATED_PROPERTIES: dict[str, dict[str, str]] = {
             "stored, but AT_TIMESTAMP reads a Kinesis shard from its oldest record"
         ),
     },
+    "AWS::Events::Rule": {
+        "Targets": (
+            "matched and scheduled events reach Lambda, SQS, SNS, Kinesis, CloudWatch Logs and "
+            "event bus targets, with Input, InputPath, InputTransformer, RetryPolicy and "
+            "DeadLetterConfig. Any other kind (Step Functions, ECS, Batch, API destinations) "
+            "gets nothing, and the resource gets a note naming it"
+        ),
+        "RoleArn": (
+            "stored only: localcloud authorizes every request, so no role is assumed to reach "
+            "the targets (and a target's resource policy is not checked)"
+        ),
+        "ScheduleExpression": (
+            "fires only while localcloud runs (a rate counts from when the rule was made, a cron "
+            "fires on the minute, UTC): times that passed while it was stopped are not made up"
+        ),
+    },
     "AWS::Logs::LogGroup": {
         "RetentionInDays": "stored, but localcloud never expires log events",
     },
@@ -162,7 +224,9 @@ NOT_EMULATED_PROPERTIES: dict[str, dict[str, str]] = {
 
 # Checked by reading moto's models and localcloud's handlers, runtime and pollers: each of these
 # reaches the backend and does what it does on AWS (policies are stored, not evaluated: see the
-# README). Only the types the project's templates (and the SAM CLI's managed bucket stack) use.
+# README). Only the types the project's templates (and the SAM CLI's managed bucket stack) use,
+# the HTTP API types (what SAM writes for an HttpApi and hand-written templates add) and
+# EventBridge's (what SAM writes for EventBridgeRule and Schedule events).
 HONOURED_PROPERTIES: dict[str, frozenset[str]] = {
     "AWS::ApiGateway::Account": frozenset({"CloudWatchRoleArn"}),
     "AWS::ApiGateway::ApiKey": frozenset({"Enabled", "StageKeys"}),
@@ -171,6 +235,35 @@ HONOURED_PROPERTIES: dict[str, frozenset[str]] = {
     "AWS::ApiGateway::Stage": frozenset({"DeploymentId", "RestApiId", "StageName"}),
     "AWS::ApiGateway::UsagePlan": frozenset({"ApiStages", "Description", "Throttle"}),
     "AWS::ApiGateway::UsagePlanKey": frozenset({"KeyId", "KeyType", "UsagePlanId"}),
+    "AWS::ApiGatewayV2::Api": frozenset(
+        {
+            "BodyS3Location",
+            "CorsConfiguration",
+            "Description",
+            "DisableExecuteApiEndpoint",
+            "FailOnWarnings",
+            "Name",
+            "ProtocolType",
+            "RouteKey",
+            "Tags",
+            "Target",
+            "Version",
+        }
+    ),
+    "AWS::ApiGatewayV2::Integration": frozenset(
+        {
+            "ApiId",
+            "Description",
+            "IntegrationMethod",
+            "IntegrationType",
+            "IntegrationUri",
+            "PayloadFormatVersion",
+        }
+    ),
+    "AWS::ApiGatewayV2::Route": frozenset({"ApiId", "OperationName", "RouteKey", "Target"}),
+    "AWS::ApiGatewayV2::Stage": frozenset(
+        {"ApiId", "AutoDeploy", "Description", "StageName", "StageVariables", "Tags"}
+    ),
     "AWS::CloudFormation::Stack": frozenset({"Parameters", "Tags", "TemplateURL"}),
     "AWS::CloudWatch::Alarm": frozenset(
         {
@@ -196,6 +289,10 @@ HONOURED_PROPERTIES: dict[str, frozenset[str]] = {
             "SSESpecification",
             "StreamSpecification",
         }
+    ),
+    "AWS::Events::EventBus": frozenset({"Name", "Tags"}),
+    "AWS::Events::Rule": frozenset(
+        {"Description", "EventBusName", "EventPattern", "Name", "State"}
     ),
     "AWS::IAM::Role": frozenset(
         {"AssumeRolePolicyDocument", "Path", "PermissionsBoundary", "Policies", "Tags"}
@@ -343,36 +440,38 @@ def _runtime_note(runtime: Any) -> str | None:
     return interpreters.runs_on(runtime)
 
 
-# moto's EventBridge delivers a matched event to these target kinds only (service of the ARN).
-EVENTBRIDGE_DELIVERED = ("sqs", "logs", "events")
-
-
-def _rule_targets_note(targets: Any) -> str | None:
-    if not isinstance(targets, list):
+def _rule_targets_note(rule_targets: Any) -> str | None:
+    if not isinstance(rule_targets, list):
         return None
     unreached = []
-    for target in targets:
+    for target in rule_targets:
         arn = target.get("Arn") if isinstance(target, dict) else None
         service = arn.split(":")[2] if isinstance(arn, str) and arn.count(":") >= 5 else None
-        if service not in EVENTBRIDGE_DELIVERED:
+        if service not in eventbridge_targets.DELIVERED_SERVICES:
             unreached.append(str(target.get("Id", "?")) if isinstance(target, dict) else "?")
     if not unreached:
         return None
     return (
-        f"target(s) {', '.join(unreached)} get nothing locally: matched events reach only SQS "
-        "queue, CloudWatch log group and event bus targets (not Lambda, SNS or Step Functions)"
+        f"target(s) {', '.join(unreached)} get nothing locally: matched events reach Lambda, "
+        "SQS, SNS, Kinesis, CloudWatch Logs and event bus targets only (not Step Functions, "
+        "ECS, Batch or API destinations)"
     )
 
 
-def _schedule_note(expression: Any) -> str | None:
-    return "stored, but the schedule never fires locally" if expression else None
+def _http_api_body_note(body: Any) -> str | None:
+    # Imported here: the handler package imports this module.
+    from localcloud.cloudformation.apigatewayv2 import body_notes
+
+    return body_notes(body)
 
 
 # Properties localcloud honours for some values only: the table shows their entry in
 # NOT_EMULATED_PROPERTIES, a resource gets a note only for a value that is not reproduced.
 _VALUE_NOTES: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "AWS::Lambda::Function": {"Runtime": _runtime_note},
-    "AWS::Events::Rule": {"Targets": _rule_targets_note, "ScheduleExpression": _schedule_note},
+    # A schedule that parses fires (one that does not is refused: property_refusal).
+    "AWS::Events::Rule": {"Targets": _rule_targets_note, "ScheduleExpression": lambda _: None},
+    "AWS::ApiGatewayV2::Api": {"Body": _http_api_body_note},
 }
 
 
@@ -387,7 +486,9 @@ def notes(resource_type: str, properties: dict[str, Any] | None) -> list[str]:
         if name in by_value:
             note = by_value[name](value)
             if note:
-                shown = f"{name} {value}" if isinstance(value, str) else name
+                # A short value names itself (Runtime python3.9); a body as text would not.
+                short = isinstance(value, str) and len(value) <= 64 and "\n" not in value
+                shown = f"{name} {value}" if short else name
                 found.append(f"{shown}: {note}")
         elif name in declared and _is_set(value):
             found.append(f"{name} not emulated: {declared[name]}")
@@ -398,16 +499,48 @@ def property_refusal(
     resource_type: str, logical_id: str, properties: dict[str, Any] | None
 ) -> str | None:
     """The status reason of a resource whose type localcloud emulates but whose properties
-    ask for something it cannot run (a function in a runtime other than Python); None if fine."""
+    ask for something it cannot run (a function in a runtime other than Python) or AWS would
+    refuse (a schedule expression EventBridge cannot parse); None if fine."""
+    properties = properties or {}
+    if resource_type == "AWS::Events::Rule":
+        return _schedule_refusal(logical_id, properties.get("ScheduleExpression"))
+    if resource_type == "AWS::ApiGatewayV2::Api":
+        protocol = properties.get("ProtocolType")
+        if isinstance(protocol, str) and protocol != "HTTP":
+            return (
+                f"{NOTE_PREFIX}ProtocolType {protocol} of {logical_id} is not emulated: "
+                "localcloud serves HTTP APIs only (no WebSocket APIs). See the README's "
+                "localcloud compatibility table"
+            )
+        return None
+    if resource_type == "AWS::ApiGatewayV2::Integration":
+        kind = properties.get("IntegrationType")
+        if isinstance(kind, str) and kind != "AWS_PROXY":
+            return (
+                f"{NOTE_PREFIX}IntegrationType {kind} of {logical_id} is not emulated: "
+                "localcloud serves Lambda proxy integrations (AWS_PROXY) only. See the README's "
+                "localcloud compatibility table"
+            )
+        return None
     if resource_type != "AWS::Lambda::Function":
         return None
-    runtime = (properties or {}).get("Runtime")
+    runtime = properties.get("Runtime")
     if not isinstance(runtime, str) or interpreters.python_version(runtime) is not None:
         return None
     return (
         f"{NOTE_PREFIX}runtime {runtime} of {logical_id} is not emulated: localcloud runs Python "
         "functions only (python3.x runtimes). See the README's localcloud compatibility table"
     )
+
+
+def _schedule_refusal(logical_id: str, expression: Any) -> str | None:
+    if not isinstance(expression, str) or not expression:
+        return None
+    try:
+        schedule_expressions.parse(expression)
+    except schedule_expressions.ScheduleExpressionError as error:
+        return f"{NOTE_PREFIX}ScheduleExpression of {logical_id} is not valid: {error}"
+    return None
 
 
 def status_reason(found: list[str]) -> str | None:
@@ -423,8 +556,9 @@ TABLE_END = "<!-- /compatibility-table -->"
 # Types the project's stacks (and the SAM CLI's managed bucket stack) deploy; the table names each.
 PROJECT_TYPES = frozenset(HONOURED_PROPERTIES) | frozenset(ACCEPTED_NOT_EMULATED)
 REFUSED_EXAMPLES = (
-    "AWS::ApiGatewayV2::Api",
-    "AWS::ApiGatewayV2::Stage",
+    "AWS::AppSync::GraphQLApi",
+    "AWS::Cognito::UserPool",
+    "AWS::ApiGatewayV2::Authorizer",
     "AWS::IAM::OIDCProvider",
     "AWS::CloudFormation::WaitCondition",
 )

@@ -77,21 +77,22 @@ def _queue_urls(aws: Client) -> list[str]:
 
 # --- refused types --------------------------------------------------------------------------
 
-HTTP_API = {
+# Types localcloud refuses (no Cognito): a user pool and its client.
+USER_POOL = {
     "Resources": {
         "Queue": {"Type": "AWS::SQS::Queue"},
-        "HttpApi": {
-            "Type": "AWS::ApiGatewayV2::Api",
-            "Properties": {"Name": "rides", "ProtocolType": "HTTP"},
+        "UserPool": {
+            "Type": "AWS::Cognito::UserPool",
+            "Properties": {"UserPoolName": "riders"},
         },
-        "HttpApiStage": {
-            "Type": "AWS::ApiGatewayV2::Stage",
-            "Properties": {"ApiId": {"Ref": "HttpApi"}, "StageName": "$default"},
+        "UserPoolClient": {
+            "Type": "AWS::Cognito::UserPoolClient",
+            "Properties": {"UserPoolId": {"Ref": "UserPool"}},
         },
     },
     "Outputs": {
         "Url": {
-            "Value": {"Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.amazonaws.com"}
+            "Value": {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"}
         },
         "QueueUrl": {"Value": {"Ref": "Queue"}, "Export": {"Name": "rides-queue"}},
     },
@@ -100,15 +101,15 @@ HTTP_API = {
 
 def test_a_type_localcloud_does_not_emulate_fails_the_deploy_naming_it(aws: Client) -> None:
     with patches.disabled("refuse_resource_types_not_emulated"):
-        _deploy(aws, "gap", HTTP_API)
+        _deploy(aws, "gap", USER_POOL)
         gap = _stack(aws, "gap")
         assert gap["StackStatus"] == "CREATE_COMPLETE"  # and no HTTP API anywhere
         outputs = {o["OutputKey"]: o["OutputValue"] for o in gap["Outputs"]}
-        assert outputs["Url"].startswith("https://${HttpApi}.")
+        assert outputs["Url"].endswith("/${UserPool}")
         aws("cloudformation").delete_stack(StackName="gap")
 
-    with pytest.raises(ClientError, match=re.escape("AWS::ApiGatewayV2::Api (HttpApi)")):
-        _deploy(aws, "http", HTTP_API)
+    with pytest.raises(ClientError, match=re.escape("AWS::Cognito::UserPool (UserPool)")):
+        _deploy(aws, "http", USER_POOL)
 
     stack = _stack(aws, "http")
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
@@ -116,10 +117,10 @@ def test_a_type_localcloud_does_not_emulate_fails_the_deploy_naming_it(aws: Clie
     assert aws("cloudformation").list_exports()["Exports"] == []
     assert _queue_urls(aws) == []  # nothing was created, nothing is left
     resources = _resources(aws, "http")
-    assert set(resources) == {"HttpApi", "HttpApiStage"}
+    assert set(resources) == {"UserPool", "UserPoolClient"}
     for logical_id, resource_type in (
-        ("HttpApi", "AWS::ApiGatewayV2::Api"),
-        ("HttpApiStage", "AWS::ApiGatewayV2::Stage"),
+        ("UserPool", "AWS::Cognito::UserPool"),
+        ("UserPoolClient", "AWS::Cognito::UserPoolClient"),
     ):
         resource = resources[logical_id]
         assert resource["ResourceStatus"] == "CREATE_FAILED"
@@ -134,15 +135,15 @@ def test_a_type_localcloud_does_not_emulate_fails_the_deploy_naming_it(aws: Clie
         "ROLLBACK_COMPLETE",
     ]
     assert stack_events[-2]["ResourceStatusReason"] == (
-        "The following resource(s) failed to create: [HttpApi, HttpApiStage]. "
+        "The following resource(s) failed to create: [UserPool, UserPoolClient]. "
         "Rollback requested by user."
     )
 
 
 def test_create_stack_with_a_refused_type_rolls_back_what_it_created(aws: Client) -> None:
     cfn = aws("cloudformation")
-    with pytest.raises(ClientError, match=re.escape("AWS::ApiGatewayV2::Api")):
-        cfn.create_stack(StackName="http", TemplateBody=json.dumps(HTTP_API))
+    with pytest.raises(ClientError, match=re.escape("AWS::Cognito::UserPool")):
+        cfn.create_stack(StackName="http", TemplateBody=json.dumps(USER_POOL))
 
     # moto created the exported queue before anything else (to publish the export): gone again.
     assert _stack(aws, "http")["StackStatus"] == "ROLLBACK_COMPLETE"
@@ -162,11 +163,11 @@ def test_an_update_adding_a_refused_type_changes_nothing(aws: Client) -> None:
     _deploy(aws, "svc", queue_only)
     [queue] = _queue_urls(aws)
 
-    with pytest.raises(ClientError, match=re.escape("AWS::ApiGatewayV2::Api (HttpApi)")):
+    with pytest.raises(ClientError, match=re.escape("AWS::Cognito::UserPool (UserPool)")):
         _deploy(
             aws,
             "svc",
-            {"Resources": {**queue_only["Resources"], **HTTP_API["Resources"]}},
+            {"Resources": {**queue_only["Resources"], **USER_POOL["Resources"]}},
             "UPDATE",
         )
     assert _stack(aws, "svc")["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
@@ -175,8 +176,8 @@ def test_an_update_adding_a_refused_type_changes_nothing(aws: Client) -> None:
     assert cfn.get_template(StackName="svc")["TemplateBody"] == queue_only
 
     # The same through UpdateStack: the stack keeps its template.
-    with pytest.raises(ClientError, match="AWS::ApiGatewayV2::Api"):
-        cfn.update_stack(StackName="svc", TemplateBody=json.dumps(HTTP_API))
+    with pytest.raises(ClientError, match="AWS::Cognito::UserPool"):
+        cfn.update_stack(StackName="svc", TemplateBody=json.dumps(USER_POOL))
     assert _stack(aws, "svc")["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
     assert cfn.get_template(StackName="svc")["TemplateBody"] == queue_only
     assert _queue_urls(aws) == [queue]
@@ -184,7 +185,7 @@ def test_an_update_adding_a_refused_type_changes_nothing(aws: Client) -> None:
 
 def test_a_refused_type_in_a_nested_stack_fails_its_parent(aws: Client) -> None:
     aws("s3").create_bucket(Bucket="artifacts")
-    aws("s3").put_object(Bucket="artifacts", Key="child.json", Body=json.dumps(HTTP_API))
+    aws("s3").put_object(Bucket="artifacts", Key="child.json", Body=json.dumps(USER_POOL))
     parent = {
         "Resources": {
             "Child": {
@@ -194,7 +195,7 @@ def test_a_refused_type_in_a_nested_stack_fails_its_parent(aws: Client) -> None:
         }
     }
     with pytest.raises(
-        ClientError, match=r"was not successfully created: .*AWS::ApiGatewayV2::Api"
+        ClientError, match=r"was not successfully created: .*AWS::Cognito::UserPool"
     ):
         _deploy(aws, "parent", parent)
     assert _stack(aws, "parent")["StackStatus"] == "ROLLBACK_COMPLETE"
@@ -264,7 +265,7 @@ def test_every_resource_is_described_with_its_own_status_and_time(aws: Client) -
     with patches.disabled(
         "refuse_resource_types_not_emulated", "describe_stack_resources_completely"
     ):
-        _deploy(aws, "gap", HTTP_API)
+        _deploy(aws, "gap", USER_POOL)
         described = cfn.describe_stack_resources(StackName="gap")["StackResources"]
         assert {r.get("LogicalResourceId") for r in described} == {None, "Queue"}
         assert {r["Timestamp"].year for r in described} == {2010}
@@ -676,10 +677,9 @@ def test_a_state_machine_moto_models_but_never_runs_fails_the_deploy_saying_why(
     assert aws("stepfunctions").list_state_machines()["stateMachines"] == []
 
 
-def test_an_eventbridge_rule_says_which_targets_and_schedules_do_nothing_locally(
-    aws: Client,
-) -> None:
+def test_an_eventbridge_rule_says_which_targets_get_nothing_locally(aws: Client) -> None:
     function_arn = "arn:aws:lambda:us-east-1:123456789012:function:nightly"
+    machine_arn = "arn:aws:states:us-east-1:123456789012:stateMachine:settle"
     rules = {
         "Resources": {
             "Queue": {"Type": "AWS::SQS::Queue"},
@@ -694,8 +694,11 @@ def test_an_eventbridge_rule_says_which_targets_and_schedules_do_nothing_locally
             "Nightly": {
                 "Type": "AWS::Events::Rule",
                 "Properties": {
-                    "ScheduleExpression": "rate(1 day)",
-                    "Targets": [{"Id": "Report", "Arn": function_arn}],
+                    "ScheduleExpression": "cron(0 3 * * ? *)",
+                    "Targets": [
+                        {"Id": "Report", "Arn": function_arn},
+                        {"Id": "Settle", "Arn": machine_arn},
+                    ],
                 },
             },
         }
@@ -707,8 +710,56 @@ def test_an_eventbridge_rule_says_which_targets_and_schedules_do_nothing_locally
     assert "ResourceStatusReason" not in resources["ToQueue"]  # delivered: nothing to say
     nightly = resources["Nightly"]["ResourceStatusReason"]
     assert nightly.startswith(registry.NOTE_PREFIX)
-    assert "Targets: target(s) Report get nothing locally" in nightly
-    assert "ScheduleExpression rate(1 day): stored, but the schedule never fires" in nightly
+    assert "Targets: target(s) Settle get nothing locally" in nightly
+    assert "Report" not in nightly  # a Lambda target is delivered to
+    assert "ScheduleExpression" not in nightly  # a schedule that parses fires
+
+
+def _bus_with_a_rule(bus_name: str) -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": bus_name}},
+            "OnBus": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {
+                    "EventBusName": {"Ref": "Bus"},
+                    "EventPattern": {"source": ["rides"]},
+                },
+            },
+        },
+        "Outputs": {"BusName": {"Value": {"Ref": "Bus"}}},
+    }
+
+
+def test_a_rule_on_a_custom_bus_of_the_same_stack_deploys(aws: Client) -> None:
+    with (
+        patches.disabled("ref_event_bus_by_name"),
+        pytest.raises(AttributeError, match="'EventBus' object has no attribute 'split'"),
+    ):
+        # moto: the rule gets the bus object, not its name
+        _deploy(aws, "bus-gap", _bus_with_a_rule("gap-bus"))
+
+    _deploy(aws, "bus", _bus_with_a_rule("rides-bus"))
+
+    assert _stack(aws, "bus")["Outputs"][0]["OutputValue"] == "rides-bus"
+    [rule] = aws("events").list_rules(EventBusName="rides-bus")["Rules"]
+    assert rule["EventBusName"] == "rides-bus"
+
+
+def test_a_schedule_expression_eventbridge_would_refuse_fails_the_deploy(aws: Client) -> None:
+    rule = {
+        "Resources": {
+            "Broken": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {"ScheduleExpression": "rate(1 minutes)"},
+            }
+        }
+    }
+    with pytest.raises(ClientError, match="ScheduleExpression of Broken is not valid"):
+        _deploy(aws, "broken-schedule", rule)
+    assert _stack(aws, "broken-schedule")["StackStatus"] == "ROLLBACK_COMPLETE"
+    names = [rule["Name"] for rule in aws("events").list_rules()["Rules"]]
+    assert not [name for name in names if name.startswith("broken-schedule")]
 
 
 def test_bucket_versioning_and_public_access_block(aws: Client) -> None:
@@ -848,8 +899,8 @@ def test_disabling_a_patch_another_one_wraps_keeps_the_other(aws: Client) -> Non
     before = CloudFormationBackend.__dict__["create_stack"]
     with patches.disabled("propagate_stack_tags"):
         assert CloudFormationBackend.__dict__["create_stack"] is not before
-        with pytest.raises(ClientError, match="AWS::ApiGatewayV2::Api"):
-            aws("cloudformation").create_stack(StackName="http", TemplateBody=json.dumps(HTTP_API))
+        with pytest.raises(ClientError, match="AWS::Cognito::UserPool"):
+            aws("cloudformation").create_stack(StackName="http", TemplateBody=json.dumps(USER_POOL))
         assert _stack(aws, "http")["StackStatus"] == "ROLLBACK_COMPLETE"  # the later patch ran
     assert CloudFormationBackend.__dict__["create_stack"] is before
     for name in patches.names():

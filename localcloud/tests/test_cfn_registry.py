@@ -5,6 +5,7 @@ and the README's compatibility table is the one the registry generates."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
@@ -79,8 +80,22 @@ def test_verdicts() -> None:
     assert registry.support_of("Custom::Anything") is Support.EMULATED  # moto's CustomModel
     for refused in (*registry.REFUSED_EXAMPLES, "?", "AWS::SERVICE::RESOURCE", "AWS::No::Such"):
         assert registry.support_of(refused) is Support.REFUSED, refused
-    assert "AWS::ApiGatewayV2::Api" in registry.refusal("AWS::ApiGatewayV2::Api", "HttpApi")
-    assert "HttpApi" in registry.refusal("AWS::ApiGatewayV2::Api", "HttpApi")
+    assert "AWS::AppSync::GraphQLApi" in registry.refusal("AWS::AppSync::GraphQLApi", "Graph")
+    assert "Graph" in registry.refusal("AWS::AppSync::GraphQLApi", "Graph")
+    # HTTP APIs are emulated, but not WebSocket APIs nor integrations other than Lambda proxies.
+    for http_api_type in ("Api", "Stage", "Route", "Integration"):
+        assert registry.support_of(f"AWS::ApiGatewayV2::{http_api_type}") is Support.EMULATED
+    websocket = {"ProtocolType": "WEBSOCKET"}
+    assert "WEBSOCKET of Ws is not emulated" in str(
+        registry.property_refusal("AWS::ApiGatewayV2::Api", "Ws", websocket)
+    )
+    assert (
+        registry.property_refusal("AWS::ApiGatewayV2::Api", "H", {"ProtocolType": "HTTP"}) is None
+    )
+    http_proxy = {"IntegrationType": "HTTP_PROXY"}
+    assert "HTTP_PROXY of Proxy is not emulated" in str(
+        registry.property_refusal("AWS::ApiGatewayV2::Integration", "Proxy", http_proxy)
+    )
 
 
 def test_notes_name_what_is_not_emulated() -> None:
@@ -92,6 +107,18 @@ def test_notes_name_what_is_not_emulated() -> None:
     assert registry.notes("AWS::SNS::Topic", {"TracingConfig": {"Ref": "AWS::NoValue"}}) == []
     [accepted] = registry.notes("AWS::XRay::ResourcePolicy", {"PolicyName": "p"})
     assert accepted.startswith("AWS::XRay::ResourcePolicy accepted, not emulated: ")
+    # An HTTP API body gets a note only for what it defines that does not run locally.
+    body = {"openapi": "3.0.1", "paths": {}}
+    assert registry.notes("AWS::ApiGatewayV2::Api", {"Body": body}) == []
+    jwt = {"type": "jwt", "jwtConfiguration": {"issuer": "https://issuer.example"}}
+    secured = {
+        **body,
+        "components": {
+            "securitySchemes": {"Jwt": {"type": "oauth2", "x-amazon-apigateway-authorizer": jwt}}
+        },
+    }
+    [note] = registry.notes("AWS::ApiGatewayV2::Api", {"Body": json.dumps(secured)})
+    assert note.startswith("Body: its authorizers (x-amazon-apigateway-authorizer) are not")
     reason = registry.status_reason(["a", "b"])
     assert reason == f"{registry.NOTE_PREFIX}a{registry.NOTE_SEPARATOR}b"
     assert registry.status_reason([]) is None

@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import statistics
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import Any
 import boto3
 import pytest
 
+from localcloud.eventbridge import scheduler
 from localcloud.lambda_runtime import interpreters
 from localcloud.runtime import Runtime
 from localcloud.server import LocalCloud, start
@@ -33,10 +37,12 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+def cloud(tmp_path_factory: pytest.TempPathFactory, apigw_port: int) -> Iterator[LocalCloud]:
     with start(0) as running:
         state = tmp_path_factory.mktemp("event-source-apps")
-        runtime = Runtime(running.endpoint_url, state_dir=state, apigw_port=None, console=None)
+        runtime = Runtime(
+            running.endpoint_url, state_dir=state, apigw_port=apigw_port, console=None
+        )
         runtime.start()
         try:
             yield running
@@ -138,3 +144,122 @@ def test_s3_notifications_from_the_template_run_the_function_for_matching_keys(
         assert item["eventName"]["S"] == "ObjectCreated:Put"
         assert item["bucket"]["S"] == names["BucketName"]
         assert 0 <= float(item["handled"]["S"]) - started < 30
+
+
+def test_eventbridge_rules_and_a_schedule_run_the_function(
+    cloud: LocalCloud, aws: Callable[[str], Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(scheduler.MINUTE_VARIABLE, "2")  # rate(1 minute) fires every 2 s here
+    stack = sam_deploy(cloud, "eventbridge", tmp_path)
+    names = outputs(aws, stack)
+    events = aws("events")
+    [completed] = [
+        rule
+        for rule in events.list_rules(EventBusName=names["BusName"])["Rules"]
+        if "RideCompleted" in rule["Name"]
+    ]
+    [target] = events.list_targets_by_rule(Rule=completed["Name"], EventBusName=names["BusName"])[
+        "Targets"
+    ]
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 5, "MaximumEventAgeInSeconds": 900}
+    assert ":sqs:" in target["DeadLetterConfig"]["Arn"]  # the queue SAM made for it
+
+    rides = {  # ride -> (source, fare)
+        "r-cheap": ("wildrydes.rides", 5),
+        "r-standard": ("wildrydes.rides", 35),
+        "r-luxury": ("wildrydes.rides", 150),
+        "r-elsewhere": ("other.rides", 50),
+    }
+    put_at = time.time()
+    answer = events.put_events(
+        Entries=[
+            {
+                "EventBusName": names["BusName"],
+                "Source": source,
+                "DetailType": "RideCompleted",
+                "Detail": json.dumps({"ride": ride, "fare": fare}),
+            }
+            for ride, (source, fare) in rides.items()
+        ]
+    )
+    assert answer["FailedEntryCount"] == 0
+    event_ids = {
+        ride: entry["EventId"] for ride, entry in zip(rides, answer["Entries"], strict=True)
+    }
+
+    def recorded() -> list[dict[str, Any]]:
+        items = aws("dynamodb").scan(TableName=names["TableName"])["Items"]
+        kinds = [item["kind"]["S"] for item in items]
+        ready = kinds.count("ride") >= 2 and "expensive" in kinds and "heartbeat" in kinds
+        return items if ready else []
+
+    wait_for(recorded, timeout=40)
+    time.sleep(1)  # room for a wrong delivery (a ride the patterns exclude) to show
+    items = aws("dynamodb").scan(TableName=names["TableName"])["Items"]
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        by_kind.setdefault(item["kind"]["S"], []).append(item)
+    ride_events = {item["id"]["S"]: json.loads(item["event"]["S"]) for item in by_kind["ride"]}
+    assert sorted(ride_events) == sorted([event_ids["r-standard"], event_ids["r-luxury"]])
+    for event in ride_events.values():
+        assert event["detail-type"] == "RideCompleted"
+        assert event["source"] == "wildrydes.rides"
+    [expensive] = [json.loads(item["event"]["S"]) for item in by_kind["expensive"]]
+    assert expensive == {"kind": "expensive", "ride": "r-luxury", "fare": 150}
+    assert json.loads(by_kind["heartbeat"][0]["event"]["S"]) == {"kind": "heartbeat"}
+    latencies = sorted(float(item["handled"]["S"]) - put_at for item in by_kind["ride"])
+    assert 0 <= latencies[-1] < 30
+
+
+@pytest.fixture(scope="module")
+def apigw_port() -> int:
+    """A free port for the module's API Gateway data plane (REST and HTTP APIs)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_http_api_events_serve_the_function_with_payload_formats_2_and_1(
+    cloud: LocalCloud, aws: Callable[[str], Any], tmp_path: Path, apigw_port: int
+) -> None:
+
+    stack = sam_deploy(cloud, "httpapi", tmp_path)
+    api_id = outputs(aws, stack)["ApiId"]
+    routes = {r["RouteKey"] for r in aws("apigatewayv2").get_routes(ApiId=api_id)["Items"]}
+    assert routes == {"GET /rides/{id}", "POST /rides", "GET /legacy/{id}"}
+    base = f"http://127.0.0.1:{apigw_port}/{api_id}"  # the $default stage: no stage in the path
+
+    def call(path: str, body: bytes | None = None) -> tuple[int, Any, Any]:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        request = urllib.request.Request(f"{base}{path}", data=body, headers=headers)  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local URL
+            return response.status, response.headers, json.loads(response.read())
+
+    # A plain object returned by a 2.0 function is a 200 JSON body.
+    status, headers, seen = call("/rides/r-42?tip=5")
+    assert (status, headers["Content-Type"]) == (200, "application/json")
+    assert seen == {
+        "version": "2.0",
+        "routeKey": "GET /rides/{id}",
+        "rawPath": "/rides/r-42",
+        "pathParameters": {"id": "r-42"},
+        "queryStringParameters": {"tip": "5"},
+        "stage": "$default",
+    }
+    status, headers, seen = call("/rides", json.dumps({"from": "a", "to": "b"}).encode())
+    assert (status, headers["location"]) == (201, "/rides/r-1")
+    assert headers["Set-Cookie"] == "ride=r-1; Path=/"
+    assert (seen["routeKey"], seen["body"]) == ("POST /rides", {"from": "a", "to": "b"})
+    status, _, seen = call("/legacy/r-7")
+    assert (status, seen["version"], seen["resource"]) == (200, "1.0", "/legacy/{id}")
+    assert (seen["path"], seen["pathParameters"]) == ("/legacy/r-7", {"id": "r-7"})
+
+    # Request to function response, warm: the p50 over 10 requests.
+    latencies = []
+    for n in range(10):
+        started = time.perf_counter()
+        call(f"/rides/r-{n}")
+        latencies.append(time.perf_counter() - started)
+    p50 = statistics.median(latencies)
+    print(f"HTTP API request to function response: p50 {p50 * 1000:.1f} ms over 10 requests")
+    assert p50 < 1.0

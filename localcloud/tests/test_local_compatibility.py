@@ -25,14 +25,12 @@ from localcloud.tests.project_stacks import REPO_ROOT, packaged
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 SAM = shutil.which("sam", path=str(VENV_BIN)) or shutil.which("sam")
 
-HTTP_API = {
+# A type localcloud refuses (no Cognito).
+USER_POOL = {
     "Resources": {
-        "HttpApi": {
-            "Type": "AWS::ApiGatewayV2::Api",
-            "Properties": {"Name": "rides", "ProtocolType": "HTTP"},
-        }
+        "UserPool": {"Type": "AWS::Cognito::UserPool", "Properties": {"UserPoolName": "riders"}}
     },
-    "Outputs": {"Url": {"Value": {"Fn::Sub": "https://${HttpApi}.execute-api.amazonaws.com"}}},
+    "Outputs": {"Url": {"Value": {"Fn::Sub": "https://cognito-idp.amazonaws.com/${UserPool}"}}},
 }
 
 
@@ -76,7 +74,7 @@ def test_local_status_lists_what_is_not_emulated_and_what_failed(
 ) -> None:
     _deploy(aws, "lc-status-platform", packaged(REPO_ROOT / "platform" / "template.yaml"))
     with pytest.raises(aws("cloudformation").exceptions.ClientError):
-        _deploy(aws, "lc-status-http", HTTP_API)
+        _deploy(aws, "lc-status-http", USER_POOL)
     monkeypatch.setenv("LOCALCLOUD_HOME", str(tmp_path))
     state.write(state.Running(pid=os.getpid(), port=cloud.port, apigw_port=0))
 
@@ -97,7 +95,7 @@ def test_local_status_lists_what_is_not_emulated_and_what_failed(
         for line in lines[platform:]
     ), out
     assert any(
-        line.startswith("failed: HttpApi ") and "AWS::ApiGatewayV2::Api" in line
+        line.startswith("failed: UserPool ") and "AWS::Cognito::UserPool" in line
         for line in lines[http:platform]
     ), out
 
@@ -107,7 +105,7 @@ def test_sam_deploy_of_a_type_localcloud_refuses_fails_naming_it(
     cloud: LocalCloud, aws: Callable[[str], Any], tmp_path: Path
 ) -> None:
     template = tmp_path / "template.yaml"
-    template.write_text(yaml.safe_dump(HTTP_API))
+    template.write_text(yaml.safe_dump(USER_POOL))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(cloud.env)
     env["SAM_CLI_CONFIG_DIR"] = str(tmp_path / "samcli")
@@ -132,7 +130,7 @@ def test_sam_deploy_of_a_type_localcloud_refuses_fails_naming_it(
 
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
-    assert "AWS::ApiGatewayV2::Api (HttpApi) is not emulated" in output, output
+    assert "AWS::Cognito::UserPool (UserPool) is not emulated" in output, output
     [stack] = aws("cloudformation").describe_stacks(StackName="lc-sam-http-api")["Stacks"]
     assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
 

@@ -144,11 +144,19 @@ def test_the_aws_port_serves_loopback_pages_with_cors(cloud: LocalCloud) -> None
     assert "from-a-local-page" in queues(cloud)
 
 
+class NoHttpApis:
+    """Stands in for the HTTP API gateway: no API id is an HTTP API's."""
+
+    def serves(self, api_id: str) -> bool:
+        return False
+
+
 @dataclass
 class RecordingGateway:
     """Stands in for the API Gateway resolver: records what reached it."""
 
     requests: list[IncomingRequest] = field(default_factory=list)
+    http_apis: NoHttpApis = field(default_factory=NoHttpApis)
 
     def handle(self, api_id: str, stage: str, request: IncomingRequest) -> ProxyResponse:
         self.requests.append(request)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import time
+import urllib.error
+import urllib.request
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -125,3 +127,28 @@ def create_mapping(aws: Callable[[str], Any], mappings: list[str], **kwargs: Any
 def succeeded_ids(record_file: Path) -> list[str]:
     """The ids of the invocations a test handler recorded as successful, in order."""
     return [i for call in read_records(record_file) if call["ok"] for i in call["ids"]]
+
+
+@dataclass
+class Reply:
+    """An HTTP answer from the local API Gateway (an error status is a Reply too)."""
+
+    status: int
+    headers: Any
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def request(
+    url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None
+) -> Reply:
+    request = urllib.request.Request(  # noqa: S310 - the local API Gateway over http
+        url, data=body, method=method, headers=headers or {}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local URL
+            return Reply(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as error:
+        return Reply(error.code, error.headers, error.read())

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +11,7 @@ from typing import Any
 import pytest
 
 from localcloud.runtime import Runtime
-from localcloud.tests.runtime.support import Deployer, unique
+from localcloud.tests.runtime.support import Deployer, request, unique
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x01binary"
 
@@ -43,29 +41,6 @@ class Api:
     api_id: str
     url: str
     key: str
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: Any
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def _request(
-    url: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None
-) -> Reply:
-    request = urllib.request.Request(  # noqa: S310 - the local API Gateway over http
-        url, data=body, method=method, headers=headers or {}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - local URL
-            return Reply(response.status, response.headers, response.read())
-    except urllib.error.HTTPError as error:
-        return Reply(error.code, error.headers, error.read())
 
 
 def _openapi(function_arn: str, gateway_responses: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -126,7 +101,7 @@ def api(aws: Callable[[str], Any], deploy: Deployer, runtime: Runtime) -> Api:
 
 
 def test_route_with_path_parameters_builds_a_proxy_event(api: Api) -> None:
-    reply = _request(
+    reply = request(
         f"{api.url}/rides/ride-42?verbose=1&tag=a&tag=b", headers={"x-api-key": api.key}
     )
 
@@ -160,7 +135,7 @@ def test_route_with_path_parameters_builds_a_proxy_event(api: Api) -> None:
 
 def test_post_body_is_passed_as_text(api: Api) -> None:
     body = json.dumps({"from": "A", "to": "B"}).encode()
-    reply = _request(
+    reply = request(
         f"{api.url}/submit-ride-completion",
         method="POST",
         body=body,
@@ -173,7 +148,7 @@ def test_post_body_is_passed_as_text(api: Api) -> None:
 
 def test_missing_or_unknown_api_key_is_forbidden(api: Api) -> None:
     for headers in ({}, {"x-api-key": "not-a-real-key"}):
-        reply = _request(f"{api.url}/rides/1", headers=headers)
+        reply = request(f"{api.url}/rides/1", headers=headers)
         assert reply.status == 403
         assert reply.json() == {"message": "Forbidden"}
         assert reply.headers["x-amzn-ErrorType"] == "ForbiddenException"
@@ -184,17 +159,17 @@ def test_key_of_a_plan_for_another_api_is_forbidden(
 ) -> None:
     other = _deploy_api(aws, deploy, runtime, {"rateLimit": 100.0, "burstLimit": 100})
 
-    reply = _request(f"{api.url}/rides/1", headers={"x-api-key": other.key})
+    reply = request(f"{api.url}/rides/1", headers={"x-api-key": other.key})
 
     assert reply.status == 403
 
 
 def test_unknown_route_is_missing_authentication_token(api: Api) -> None:
-    reply = _request(f"{api.url}/nowhere")
+    reply = request(f"{api.url}/nowhere")
 
     assert reply.status == 403
     assert reply.json() == {"message": "Missing Authentication Token"}
-    assert _request(f"{api.url}/boom", method="DELETE").status == 403
+    assert request(f"{api.url}/boom", method="DELETE").status == 403
 
 
 def test_burst_over_the_usage_plan_throttle_is_429(
@@ -203,23 +178,23 @@ def test_burst_over_the_usage_plan_throttle_is_429(
     tight = _deploy_api(aws, deploy, runtime, {"rateLimit": 0.5, "burstLimit": 2})
 
     statuses = [
-        _request(f"{tight.url}/rides/1", headers={"x-api-key": tight.key}).status for _ in range(6)
+        request(f"{tight.url}/rides/1", headers={"x-api-key": tight.key}).status for _ in range(6)
     ]
 
     assert statuses[:2] == [200, 200]
     assert 429 in statuses
-    throttled = _request(f"{tight.url}/rides/1", headers={"x-api-key": tight.key})
+    throttled = request(f"{tight.url}/rides/1", headers={"x-api-key": tight.key})
     assert throttled.status == 429
     assert throttled.json() == {"message": "Too Many Requests"}
 
 
 def test_binary_request_and_base64_response(api: Api) -> None:
-    reply = _request(f"{api.url}/image")
+    reply = request(f"{api.url}/image")
     assert reply.status == 200
     assert reply.headers["Content-Type"] == "image/png"
     assert reply.body == PNG
 
-    echoed = _request(
+    echoed = request(
         f"{api.url}/echo", method="PUT", body=PNG, headers={"Content-Type": "image/png"}
     ).json()
     assert echoed["httpMethod"] == "PUT"
@@ -229,7 +204,7 @@ def test_binary_request_and_base64_response(api: Api) -> None:
 
 def test_function_error_and_malformed_response_are_502(api: Api) -> None:
     for path in ("/boom", "/malformed"):
-        reply = _request(f"{api.url}{path}")
+        reply = request(f"{api.url}{path}")
         assert reply.status == 502
         assert reply.json() == {"message": "Internal server error"}
 
@@ -237,9 +212,9 @@ def test_function_error_and_malformed_response_are_502(api: Api) -> None:
 def test_other_url_forms_reach_the_same_stage(api: Api, runtime: Runtime) -> None:
     assert runtime.apigw is not None
     base = runtime.apigw.base_url
-    user_request = _request(f"{base}/restapis/{api.api_id}/Prod/_user_request_/echo")
+    user_request = request(f"{base}/restapis/{api.api_id}/Prod/_user_request_/echo")
     assert user_request.status == 200
-    host_style = _request(
+    host_style = request(
         f"{base}/Prod/echo", headers={"Host": f"{api.api_id}.execute-api.localhost"}
     )
     assert host_style.status == 200
@@ -247,7 +222,7 @@ def test_other_url_forms_reach_the_same_stage(api: Api, runtime: Runtime) -> Non
 
 
 def test_unknown_stage_is_forbidden(api: Api, runtime: Runtime) -> None:
-    reply = _request(runtime.invoke_url(api.api_id, "NoSuchStage") + "/echo")
+    reply = request(runtime.invoke_url(api.api_id, "NoSuchStage") + "/echo")
     assert reply.status == 403
 
 
@@ -289,7 +264,7 @@ def contract_api(aws: Callable[[str], Any], deploy: Deployer, runtime: Runtime) 
 
 def test_gateway_responses_shape_a_missing_or_wrong_key(contract_api: Api) -> None:
     for headers in ({}, {"x-api-key": "not-a-real-key"}):
-        reply = _request(f"{contract_api.url}/rides/1", headers=headers)
+        reply = request(f"{contract_api.url}/rides/1", headers=headers)
 
         assert reply.status == 403  # DEFAULT_4XX sets no status: the error's own
         assert reply.json() == {"message": "Forbidden", "errors": []}
@@ -298,7 +273,7 @@ def test_gateway_responses_shape_a_missing_or_wrong_key(contract_api: Api) -> No
 
 
 def test_a_gateway_response_can_set_the_status_code(contract_api: Api) -> None:
-    reply = _request(f"{contract_api.url}/nowhere", method="POST")
+    reply = request(f"{contract_api.url}/nowhere", method="POST")
 
     assert reply.status == 404
     assert reply.json() == {
@@ -311,7 +286,7 @@ def test_a_gateway_response_can_set_the_status_code(contract_api: Api) -> None:
 
 def test_a_throttled_request_gets_the_throttled_response(contract_api: Api) -> None:
     url, key = f"{contract_api.url}/rides/ride-7", contract_api.key
-    replies = [_request(url, headers={"x-api-key": key}) for _ in range(6)]
+    replies = [request(url, headers={"x-api-key": key}) for _ in range(6)]
     throttled = [reply for reply in replies if reply.status == 429]
 
     assert throttled
@@ -326,7 +301,7 @@ def test_integration_failures_get_the_default_5xx_response(contract_api: Api) ->
         ("/boom", "INTEGRATION_FAILURE"),
         ("/malformed", "API_CONFIGURATION_ERROR"),
     ):
-        reply = _request(f"{contract_api.url}{path}")
+        reply = request(f"{contract_api.url}{path}")
 
         assert reply.status == 502
         assert reply.json() == {
@@ -348,17 +323,17 @@ def test_put_gateway_response_applies_and_a_specific_type_beats_the_default(
         responseTemplates={"application/json": '{"error":"$context.error.message"}'},
     )
 
-    reply = _request(f"{contract_api.url}/rides/1")
+    reply = request(f"{contract_api.url}/rides/1")
 
     assert reply.status == 401
     assert reply.json() == {"error": "Forbidden"}
     # The other types are unchanged.
-    assert _request(f"{contract_api.url}/boom", method="DELETE").status == 404
-    assert _request(f"{contract_api.url}/rides/1", headers={"x-api-key": "wrong"}).status == 401
+    assert request(f"{contract_api.url}/boom", method="DELETE").status == 404
+    assert request(f"{contract_api.url}/rides/1", headers={"x-api-key": "wrong"}).status == 401
 
 
 def test_an_unknown_stage_gets_api_gateways_own_answer(contract_api: Api, runtime: Runtime) -> None:
-    reply = _request(runtime.invoke_url(contract_api.api_id, "NoSuchStage") + "/echo")
+    reply = request(runtime.invoke_url(contract_api.api_id, "NoSuchStage") + "/echo")
 
     assert reply.status == 403
     assert reply.json() == {"message": "Forbidden"}
