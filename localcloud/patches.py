@@ -933,8 +933,12 @@ def deliver_eventbridge_events_in_localcloud() -> None:
         self: Rule, original_event: dict[str, Any], transform_input: bool = True
     ) -> None:
         sink = eventbridge_routing.current()
-        if sink is None:
+        if sink is None or self.managed_by:
+            # moto's own rules (an archive's) keep moto's handling: they archive the event.
             return original(self, original_event, transform_input)
+        s3_event = not transform_input and original_event.get("source") == "aws.s3"
+        if s3_event and self.event_bus_name != "default":
+            return None  # moto offers S3's events to every bus; S3 sends to the default one
         if not str(self.state).startswith("ENABLED") or not self.event_pattern.get_pattern():
             return None  # disabled, or a schedule rule: PutEvents never reaches it on AWS
         if self.event_pattern.matches_event(original_event):

@@ -98,6 +98,7 @@ class EventDelivery:
         with self._wake:
             self._stopping = True
             pending = len(self._due)
+            self._due.clear()
             self._wake.notify_all()
         if pending:
             log.warning("EventBridge: %d delivery(ies) still pending at stop are dropped", pending)

@@ -16,6 +16,7 @@ a target that does not exist is NO_RESOURCE and not retried, as on AWS.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Any
@@ -133,7 +134,9 @@ def _to_logs(
 ) -> None:
     group = ":".join(parts[6:]).removesuffix(":*")
     stream = event["id"]
-    client.create_log_stream(logGroupName=group, logStreamName=stream)
+    # An earlier attempt of this delivery may have made the stream, then failed to write.
+    with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
+        client.create_log_stream(logGroupName=group, logStreamName=stream)
     client.put_log_events(
         logGroupName=group,
         logStreamName=stream,

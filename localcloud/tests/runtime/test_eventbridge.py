@@ -368,9 +368,9 @@ def test_the_running_scheduler_fires_a_rate_rule_until_it_is_disabled(
 
 
 def test_s3_events_reach_rules_on_the_default_bus(
-    runtime: Runtime, deploy: Deployer, aws: Callable[[str], Any]
+    runtime: Runtime, deploy: Deployer, aws: Callable[[str], Any], bus: str
 ) -> None:
-    queue = deploy.queue()
+    queue, custom_bus_queue = deploy.queue(), deploy.queue()
     bucket = unique("uploads")
     s3, events = aws("s3"), aws("events")
     s3.create_bucket(Bucket=bucket)
@@ -381,6 +381,7 @@ def test_s3_events_reach_rules_on_the_default_bus(
     pattern = {"source": ["aws.s3"], "detail": {"bucket": {"name": [bucket]}}}
     events.put_rule(Name=name, EventPattern=json.dumps(pattern))
     events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": queue["arn"]}])
+    _rule(aws, bus, pattern, [{"Id": "q", "Arn": custom_bus_queue["arn"]}])  # S3 never sends here
     try:
         s3.put_object(Bucket=bucket, Key="rides/r-1.json", Body=b"{}")
         [message] = drain(aws("sqs"), queue["url"], 1)
@@ -391,6 +392,8 @@ def test_s3_events_reach_rules_on_the_default_bus(
         assert event["time"].endswith("Z")
         time.sleep(0.5)  # room for a second event (moto's "Object Tags Added") to show
         assert aws("sqs").receive_message(QueueUrl=queue["url"]).get("Messages", []) == []
+        custom = aws("sqs").receive_message(QueueUrl=custom_bus_queue["url"])
+        assert custom.get("Messages", []) == []
 
         with patches.disabled("no_tagging_event_for_objects_put_without_tags"):
             s3.put_object(Bucket=bucket, Key="rides/r-1.json", Body=b"{}")
@@ -403,3 +406,20 @@ def test_s3_events_reach_rules_on_the_default_bus(
         events.delete_rule(Name=name)
         s3.delete_object(Bucket=bucket, Key="rides/r-1.json")
         s3.delete_bucket(Bucket=bucket)
+
+
+def test_an_archive_still_archives_while_rules_are_delivered(
+    runtime: Runtime, deploy: Deployer, aws: Callable[[str], Any], bus: str
+) -> None:
+    queue = deploy.queue()
+    events = aws("events")
+    bus_arn = events.describe_event_bus(Name=bus)["Arn"]
+    archive = unique("rides-archive")
+    events.create_archive(ArchiveName=archive, EventSourceArn=bus_arn)
+    _rule(aws, bus, {"source": ["wildrydes.rides"]}, [{"Id": "q", "Arn": queue["arn"]}])
+    try:
+        _put(aws, bus, "wildrydes.rides", {"ride": "r-10"})
+        drain(aws("sqs"), queue["url"], 1)
+        assert events.describe_archive(ArchiveName=archive)["EventCount"] == 1
+    finally:
+        events.delete_archive(ArchiveName=archive)
