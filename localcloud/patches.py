@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import inspect
 import json
 import logging
 import threading
@@ -705,6 +706,57 @@ def complete_lambda_resources() -> None:
     _replace(LayerVersion, "physical_resource_id", property(lambda self: self.arn))
 
 
+@_patch
+def keep_function_dead_letter_config() -> None:
+    """Gap (moto 5.2.5): a function's DeadLetterConfig (CreateFunction, UpdateFunctionConfiguration,
+    AWS::Lambda::Function, SAM's `DeadLetterQueue`) is dropped: GetFunctionConfiguration has
+    none and a failed asynchronous event never reaches the queue or topic. We keep its TargetArn
+    (an SQS queue or SNS topic, as Lambda requires) on the function and answer it; the runtime's
+    asynchronous invocations send failed events there (lambda_runtime.async_invocations)."""
+    from moto.awslambda.exceptions import InvalidParameterValueException
+
+    original_init = LambdaFunction.__dict__["__init__"]
+    original_configuration = LambdaFunction.__dict__["get_configuration"]
+    original_update = LambdaFunction.__dict__["update_configuration"]
+
+    def target_of(config: Any) -> str | None:
+        arn = (config or {}).get("TargetArn") if isinstance(config, dict) else None
+        if not arn:
+            return None
+        if (
+            not isinstance(arn, str)
+            or arn.count(":") < 5
+            or arn.split(":")[2] not in ("sqs", "sns")
+        ):
+            raise InvalidParameterValueException(
+                f"DeadLetterConfig.TargetArn {arn!r} must be an SQS queue or SNS topic ARN"
+            )
+        return arn
+
+    def init(
+        self: LambdaFunction, account_id: str, spec: dict[str, Any], *args: Any, **kw: Any
+    ) -> None:
+        target = target_of(spec.get("DeadLetterConfig"))  # refused before anything is made
+        original_init(self, account_id, spec, *args, **kw)
+        self.localcloud_dead_letter_target = target
+
+    def get_configuration(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        config = original_configuration(self, *args, **kwargs)
+        target = getattr(self, "localcloud_dead_letter_target", None)
+        if target:
+            config["DeadLetterConfig"] = {"TargetArn": target}
+        return config
+
+    def update_configuration(self: LambdaFunction, updates: dict[str, Any]) -> dict[str, Any]:
+        if "DeadLetterConfig" in updates:
+            self.localcloud_dead_letter_target = target_of(updates["DeadLetterConfig"])
+        return original_update(self, updates)
+
+    _replace(LambdaFunction, "__init__", init)
+    _replace(LambdaFunction, "get_configuration", get_configuration)
+    _replace(LambdaFunction, "update_configuration", update_configuration)
+
+
 # --- e. SNS filter policy crash ---------------------------------------------------------------
 
 
@@ -975,6 +1027,61 @@ def no_tagging_event_for_objects_put_without_tags() -> None:
         return original(self, key, tags)
 
     _replace(S3Backend, "put_object_tagging", put_object_tagging)
+
+
+@_patch
+def validate_schedules_as_aws_does() -> None:
+    """Gap (moto 5.2.5): PutRule checks a ScheduleExpression with loose patterns (`rate(1
+    minutes)`, `cron(bogus)` and a cron with both day fields pass), and EventBridge Scheduler's
+    CreateSchedule / UpdateSchedule check nothing (expression, time zone, time window, target,
+    retry policy): AWS answers ValidationException, moto stores a schedule that can never fire.
+    We check them as AWS does (localcloud.eventbridge.schedule_expressions and
+    scheduler_schedules) before anything is stored."""
+    from moto.events.exceptions import ValidationException as EventsValidationException
+    from moto.events.models import EventsBackend
+    from moto.scheduler.exceptions import ValidationException as SchedulerValidationException
+    from moto.scheduler.models import EventBridgeSchedulerBackend
+
+    from localcloud.eventbridge import schedule_expressions, scheduler_schedules
+
+    original_put_rule = EventsBackend.__dict__["put_rule"]
+    put_rule_signature = inspect.signature(original_put_rule)
+
+    def put_rule(self: EventsBackend, *args: Any, **kwargs: Any) -> Any:
+        bound = put_rule_signature.bind(self, *args, **kwargs)
+        expression = bound.arguments.get("scheduled_expression")
+        if expression:
+            try:
+                schedule_expressions.parse(expression)
+            except schedule_expressions.ScheduleExpressionError as error:
+                raise EventsValidationException(
+                    f"Parameter ScheduleExpression is not valid: {error}"
+                ) from None
+        return original_put_rule(self, *args, **kwargs)
+
+    def checked(original: Callable[..., Any]) -> Callable[..., Any]:
+        def create_or_update(self: EventBridgeSchedulerBackend, **kwargs: Any) -> Any:
+            try:
+                scheduler_schedules.validate(
+                    kwargs.get("schedule_expression") or "",
+                    kwargs.get("schedule_expression_timezone"),
+                    kwargs.get("flexible_time_window"),
+                    kwargs.get("target"),
+                    kwargs.get("state"),
+                )
+            except scheduler_schedules.InvalidSchedule as error:
+                raise SchedulerValidationException(str(error)) from None
+            return original(self, **kwargs)
+
+        return create_or_update
+
+    _replace(EventsBackend, "put_rule", put_rule)
+    for method in ("create_schedule", "update_schedule"):
+        _replace(
+            EventBridgeSchedulerBackend,
+            method,
+            checked(EventBridgeSchedulerBackend.__dict__[method]),
+        )
 
 
 # --- j. OpenAPI import (PutRestApi / ImportRestApi) ---------------------------------------------

@@ -40,6 +40,7 @@ from localcloud.cloudformation.apigatewayv2 import (
 from localcloud.cloudformation.awslambda import LambdaEventInvokeConfig, LambdaPermission
 from localcloud.cloudformation.base import Handler
 from localcloud.cloudformation.cloudwatch import CloudWatchAlarm, CloudWatchDashboard
+from localcloud.cloudformation.scheduler import SchedulerSchedule, SchedulerScheduleGroup
 from localcloud.cloudformation.sns import SnsSubscription, SnsTopicPolicy
 from localcloud.cloudformation.sqs import SqsQueuePolicy
 from localcloud.cloudformation.stacks import NestedStack
@@ -65,5 +66,7 @@ HANDLERS: tuple[type[Handler], ...] = (
     LambdaPermission,
     CloudWatchAlarm,
     CloudWatchDashboard,
+    SchedulerSchedule,
+    SchedulerScheduleGroup,
     NestedStack,
 )

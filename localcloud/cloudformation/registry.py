@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from localcloud.eventbridge import schedule_expressions
+from localcloud.eventbridge import schedule_expressions, scheduler_schedules
 from localcloud.eventbridge import targets as eventbridge_targets
 from localcloud.lambda_runtime import interpreters
 
@@ -111,10 +111,6 @@ NOT_EMULATED_PROPERTIES: dict[str, dict[str, str]] = {
         "Architectures": (
             "stored, but the code runs on this machine's CPU (a layer's native modules are "
             "swapped for the same versions built for this CPU and the function's Python)"
-        ),
-        "DeadLetterConfig": (
-            "not kept by moto: a failed asynchronous event goes to the OnFailure destination of "
-            "the function's EventInvokeConfig if it has one, never to this queue or topic"
         ),
         "MemorySize": (
             "stored and passed as AWS_LAMBDA_FUNCTION_MEMORY_SIZE, but the worker's memory (and "
@@ -205,6 +201,18 @@ NOT_EMULATED_PROPERTIES: dict[str, dict[str, str]] = {
             "fires on the minute, UTC): times that passed while it was stopped are not made up"
         ),
     },
+    "AWS::Scheduler::Schedule": {
+        "Target": (
+            "Lambda, SQS, SNS, Kinesis and EventBridge targets are invoked, with Input and its "
+            "context attributes, RetryPolicy and DeadLetterConfig, but the RoleArn is not "
+            "assumed. Universal (aws-sdk) targets and Step Functions, ECS and SageMaker targets "
+            "get nothing, and the resource gets a note naming it"
+        ),
+        "FlexibleTimeWindow": (
+            "a FLEXIBLE window fires at its start (AWS picks a moment inside the window)"
+        ),
+        "KmsKeyArn": "stored only: nothing is encrypted locally",
+    },
     "AWS::Logs::LogGroup": {
         "RetentionInDays": "stored, but localcloud never expires log events",
     },
@@ -226,7 +234,7 @@ NOT_EMULATED_PROPERTIES: dict[str, dict[str, str]] = {
 # reaches the backend and does what it does on AWS (policies are stored, not evaluated: see the
 # README). Only the types the project's templates (and the SAM CLI's managed bucket stack) use,
 # the HTTP API types (what SAM writes for an HttpApi and hand-written templates add) and
-# EventBridge's (what SAM writes for EventBridgeRule and Schedule events).
+# EventBridge's (what SAM writes for EventBridgeRule, Schedule and ScheduleV2 events).
 HONOURED_PROPERTIES: dict[str, frozenset[str]] = {
     "AWS::ApiGateway::Account": frozenset({"CloudWatchRoleArn"}),
     "AWS::ApiGateway::ApiKey": frozenset({"Enabled", "StageKeys"}),
@@ -294,6 +302,20 @@ HONOURED_PROPERTIES: dict[str, frozenset[str]] = {
     "AWS::Events::Rule": frozenset(
         {"Description", "EventBusName", "EventPattern", "Name", "State"}
     ),
+    "AWS::Scheduler::Schedule": frozenset(
+        {
+            "ActionAfterCompletion",
+            "Description",
+            "EndDate",
+            "GroupName",
+            "Name",
+            "ScheduleExpression",
+            "ScheduleExpressionTimezone",
+            "StartDate",
+            "State",
+        }
+    ),
+    "AWS::Scheduler::ScheduleGroup": frozenset({"Name", "Tags"}),
     "AWS::IAM::Role": frozenset(
         {"AssumeRolePolicyDocument", "Path", "PermissionsBoundary", "Policies", "Tags"}
     ),
@@ -318,7 +340,17 @@ HONOURED_PROPERTIES: dict[str, frozenset[str]] = {
         }
     ),
     "AWS::Lambda::Function": frozenset(
-        {"Code", "Description", "Environment", "Handler", "Layers", "Role", "Tags", "Timeout"}
+        {
+            "Code",
+            "DeadLetterConfig",
+            "Description",
+            "Environment",
+            "Handler",
+            "Layers",
+            "Role",
+            "Tags",
+            "Timeout",
+        }
     ),
     "AWS::Lambda::LayerVersion": frozenset(
         {"CompatibleArchitectures", "CompatibleRuntimes", "Content", "Description", "LayerName"}
@@ -458,6 +490,24 @@ def _rule_targets_note(rule_targets: Any) -> str | None:
     )
 
 
+def _schedule_target_note(target: Any) -> str | None:
+    arn = target.get("Arn") if isinstance(target, dict) else None
+    if not isinstance(arn, str):
+        return None  # unresolved, or refused when the schedule is made
+    if scheduler_schedules.target_kind(arn) in scheduler_schedules.DELIVERED_SERVICES:
+        return None
+    return (
+        f"{arn} gets nothing locally: schedules reach Lambda, SQS, SNS, Kinesis and EventBridge "
+        "targets only (not universal aws-sdk targets, Step Functions, ECS or SageMaker)"
+    )
+
+
+def _flexible_window_note(window: Any) -> str | None:
+    if isinstance(window, dict) and window.get("Mode") == "FLEXIBLE":
+        return "fires at the window's start (AWS picks a moment inside it)"
+    return None
+
+
 def _http_api_body_note(body: Any) -> str | None:
     # Imported here: the handler package imports this module.
     from localcloud.cloudformation.apigatewayv2 import body_notes
@@ -471,6 +521,10 @@ _VALUE_NOTES: dict[str, dict[str, Callable[[Any], str | None]]] = {
     "AWS::Lambda::Function": {"Runtime": _runtime_note},
     # A schedule that parses fires (one that does not is refused: property_refusal).
     "AWS::Events::Rule": {"Targets": _rule_targets_note, "ScheduleExpression": lambda _: None},
+    "AWS::Scheduler::Schedule": {
+        "Target": _schedule_target_note,
+        "FlexibleTimeWindow": _flexible_window_note,
+    },
     "AWS::ApiGatewayV2::Api": {"Body": _http_api_body_note},
 }
 

@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,10 @@ class Delivery:
     received_at: float
     retries: int = 0
     last_failure: tuple[str, str] = ("UNKNOWN", "not delivered")  # (error code, message)
+    # An EventBridge Scheduler schedule's delivery: its dead-letter messages name the schedule,
+    # and its input gets the context attributes of each attempt.
+    source_attribute: str = "RULE_ARN"
+    context_attributes: Callable[[str, int], str] | None = None
 
     @property
     def maximum_retry_attempts(self) -> int:
@@ -118,12 +123,24 @@ class EventDelivery:
         self.submit(RuleContext(rule_arn, rule_name, ingestion_time), rule_targets, event)
 
     def submit(
-        self, rule: RuleContext, rule_targets: list[dict[str, Any]], event: dict[str, Any]
+        self,
+        rule: RuleContext,
+        rule_targets: list[dict[str, Any]],
+        event: dict[str, Any],
+        source_attribute: str = "RULE_ARN",
+        context_attributes: Callable[[str, int], str] | None = None,
     ) -> None:
         now = time.time()
         with self._wake:
             for target in rule_targets:
-                delivery = Delivery(rule, copy.deepcopy(target), event, received_at=now)
+                delivery = Delivery(
+                    rule,
+                    copy.deepcopy(target),
+                    event,
+                    received_at=now,
+                    source_attribute=source_attribute,
+                    context_attributes=context_attributes,
+                )
                 heapq.heappush(self._due, (now, next(self._order), delivery))
             self._wake.notify_all()
 
@@ -149,6 +166,8 @@ class EventDelivery:
             return
         try:
             text = input_text(delivery.target, delivery.event, delivery.rule)
+            if delivery.context_attributes is not None:
+                text = delivery.context_attributes(text, delivery.retries + 1)
             targets.send(self._clients, delivery.target, text, delivery.event)
         except InvalidInput as error:
             self._give_up(delivery, "INVALID_PARAMETER", str(error), None)
@@ -197,7 +216,7 @@ class EventDelivery:
         self, queue_arn: str, delivery: Delivery, code: str, message: str, exhausted: str | None
     ) -> None:
         attributes = {
-            "RULE_ARN": delivery.rule.rule_arn,
+            delivery.source_attribute: delivery.rule.rule_arn,
             "TARGET_ARN": str(delivery.target.get("Arn", "")),
             "ERROR_CODE": code,
             "ERROR_MESSAGE": message[:1000] or code,
@@ -205,13 +224,10 @@ class EventDelivery:
         }
         if exhausted:
             attributes["EXHAUSTED_RETRY_CONDITION"] = exhausted
-        parts = queue_arn.split(":")
         try:
-            sqs = self._clients.client("sqs", parts[3])
-            url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
-            sqs.send_message(
-                QueueUrl=url,
-                MessageBody=json.dumps(delivery.event),
+            self._clients.send_to_queue(
+                queue_arn,
+                json.dumps(delivery.event),
                 MessageAttributes={
                     name: {"DataType": "String", "StringValue": value}
                     for name, value in attributes.items()

@@ -7,6 +7,10 @@
   `SUN`-`SAT` (1 is Sunday); one of the two day fields must be `?`. Day-of-month also takes `L`
   (the last day), `nW` (the weekday nearest day n, inside the month) and `LW`; day-of-week takes
   `nL` (the month's last such weekday) and `n#k` (its k-th).
+- `at(yyyy-mm-ddThh:mm:ss)`: once (EventBridge Scheduler's one-time schedules).
+
+EventBridge rules read cron and at in UTC; EventBridge Scheduler in the schedule's
+`ScheduleExpressionTimezone` (`next_after(..., zone)`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+_AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\((.*)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -30,16 +35,31 @@ class ScheduleExpressionError(ValueError):
 
 
 class Schedule:
-    def next_after(self, moment: dt.datetime, started: dt.datetime) -> dt.datetime | None:
-        """The first time after `moment` it fires (None: never again)."""
+    def next_after(
+        self, moment: dt.datetime, started: dt.datetime, zone: dt.tzinfo = dt.UTC
+    ) -> dt.datetime | None:
+        """The first time after `moment` it fires, in UTC (None: never again)."""
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class At(Schedule):
+    when: dt.datetime  # naive: read in the schedule's time zone
+
+    def next_after(
+        self, moment: dt.datetime, started: dt.datetime, zone: dt.tzinfo = dt.UTC
+    ) -> dt.datetime | None:
+        fires = self.when.replace(tzinfo=zone).astimezone(dt.UTC)
+        return fires if fires > moment else None
 
 
 @dataclass(frozen=True)
 class Rate(Schedule):
     seconds: int
 
-    def next_after(self, moment: dt.datetime, started: dt.datetime) -> dt.datetime:
+    def next_after(
+        self, moment: dt.datetime, started: dt.datetime, zone: dt.tzinfo = dt.UTC
+    ) -> dt.datetime:
         elapsed = (moment - started).total_seconds()
         periods = max(0, int(elapsed // self.seconds)) + 1
         return started + dt.timedelta(seconds=periods * self.seconds)
@@ -61,6 +81,21 @@ def parse(expression: str) -> Schedule:
     if cron:
         return Cron.parse(cron.group(1), expression)
     raise ScheduleExpressionError(f"{expression}: not a rate(...) or cron(...) expression")
+
+
+def parse_scheduler(expression: str) -> Schedule:
+    """An EventBridge Scheduler expression: `at(...)` too."""
+    at = _AT.match(expression.strip())
+    if at:
+        try:
+            return At(dt.datetime.fromisoformat(at.group(1)))
+        except ValueError:
+            raise ScheduleExpressionError(f"{expression}: not a real date and time") from None
+    if expression.strip().startswith(("rate(", "cron(")):
+        return parse(expression)
+    raise ScheduleExpressionError(
+        f"{expression}: not an at(...), rate(...) or cron(...) expression"
+    )
 
 
 def _number(token: str, names: dict[str, int], low: int, high: int, expression: str) -> int:
@@ -181,7 +216,15 @@ class Cron(Schedule):
             day_matches=day_matches,
         )
 
-    def next_after(self, moment: dt.datetime, started: dt.datetime) -> dt.datetime | None:
+    def next_after(
+        self, moment: dt.datetime, started: dt.datetime, zone: dt.tzinfo = dt.UTC
+    ) -> dt.datetime | None:
+        local = moment.astimezone(zone).replace(tzinfo=None)
+        found = self._next_wall_time(local)
+        return found.replace(tzinfo=zone).astimezone(dt.UTC) if found else None
+
+    def _next_wall_time(self, moment: dt.datetime) -> dt.datetime | None:
+        """The first matching wall-clock minute after `moment` (naive, in the zone)."""
         start = moment.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
         day = start.date()
         while day.year <= _LAST_YEAR:
@@ -196,8 +239,6 @@ class Cron(Schedule):
                 for hour in sorted(self.hours):
                     for minute in sorted(self.minutes):
                         if (hour, minute) >= earliest:
-                            return dt.datetime(
-                                day.year, day.month, day.day, hour, minute, tzinfo=dt.UTC
-                            )
+                            return dt.datetime(day.year, day.month, day.day, hour, minute)
             day += dt.timedelta(days=1)
         return None

@@ -120,8 +120,9 @@ def _to_sns(client: Any, target: dict[str, Any], parts: list[str], text: str, _:
 def _to_kinesis(
     client: Any, target: dict[str, Any], parts: list[str], text: str, event: dict[str, Any]
 ) -> None:
-    path = (target.get("KinesisParameters") or {}).get("PartitionKeyPath")
-    key = select(event, path) if path else event["id"]
+    parameters = target.get("KinesisParameters") or {}
+    path = parameters.get("PartitionKeyPath")  # a rule's: a JSON path into the event
+    key = select(event, path) if path else parameters.get("PartitionKey") or event["id"]
     client.put_record(
         StreamARN=target["Arn"],
         Data=text.encode(),

@@ -8,7 +8,8 @@ destination (EventInvokeConfig) as Lambda's invocation record.
 
 The wait between attempts is Lambda's (LOCALCLOUD_ASYNC_RETRY_DELAY_S, 60 s by default, sets the
 first; the second is twice that), so a retry locally takes as long as on AWS unless asked.
-The function-level DeadLetterConfig is not kept by moto; the registry says so.
+A failed event also goes to the function's own DeadLetterConfig (an SQS queue or SNS topic), as
+Lambda sends it: the event as the message, with RequestID, ErrorCode and ErrorMessage attributes.
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ class AsyncConfig:
             on_success=(destinations.get("OnSuccess") or {}).get("Destination") or None,
             on_failure=(destinations.get("OnFailure") or {}).get("Destination") or None,
         )
+
+
+def dead_letter_target(spec: FunctionSpec) -> str | None:
+    """The function's DeadLetterConfig TargetArn now (patches.keep_function_dead_letter_config)."""
+    try:
+        function = lambda_backend(spec.account_id, spec.region).get_function(spec.name)
+    except Exception:  # deleted meanwhile
+        return None
+    return getattr(function, "localcloud_dead_letter_target", None)
 
 
 def config_of(spec: FunctionSpec) -> AsyncConfig:
@@ -193,6 +203,55 @@ class AsyncInvocation:
                 self._request_id, self._invoked_arn, self._event_json, result, attempts, condition
             )
             send_to_destination(self._clients, destination, record, succeeded=succeeded)
+        dead_letters = None if succeeded else dead_letter_target(self._spec)
+        if dead_letters:
+            send_to_dead_letter_queue(
+                self._clients, dead_letters, self._event_json, self._request_id, result, condition
+            )
+
+
+def send_to_dead_letter_queue(
+    clients: ClientFactory,
+    target: str,
+    event_json: str,
+    request_id: str,
+    result: Any,
+    condition: str,
+) -> None:
+    """Lambda's dead-letter message: the event itself, and why it failed as attributes."""
+    if result is not None and result.function_error:
+        code = "200"  # the invocation answered; the function raised
+        message = _error_message(result.payload)
+    else:
+        code = "500"
+        message = condition
+    attributes = {
+        "RequestID": {"DataType": "String", "StringValue": request_id},
+        "ErrorCode": {"DataType": "String", "StringValue": code},
+        "ErrorMessage": {"DataType": "String", "StringValue": message[:1024] or condition},
+    }
+    parts = target.split(":")
+    try:
+        if parts[2] == "sqs":
+            clients.send_to_queue(target, event_json, MessageAttributes=attributes)
+        else:
+            clients.client("sns", parts[3]).publish(
+                TopicArn=target, Message=event_json, MessageAttributes=attributes
+            )
+    except Exception:  # as on AWS, an unreachable dead-letter queue loses the event (logged)
+        log.exception(
+            "could not send failed event %s to its dead-letter queue %s", request_id, target
+        )
+
+
+def _error_message(payload: bytes) -> str:
+    try:
+        error = json.loads(payload)
+    except ValueError:
+        return payload.decode(errors="replace")
+    if isinstance(error, dict):
+        return str(error.get("errorMessage") or error.get("errorType") or error)
+    return str(error)
 
 
 def invocation_record(

@@ -46,3 +46,10 @@ class ClientFactory:
                     config=_CONFIG,
                 )
             return self._clients[key]
+
+    def send_to_queue(self, queue_arn: str, body: str, **extra: Any) -> None:
+        """SendMessage to the queue an ARN names (arn:aws:sqs:<region>:<account>:<name>)."""
+        parts = queue_arn.split(":")
+        sqs = self.client("sqs", parts[3])
+        url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=body, **extra)

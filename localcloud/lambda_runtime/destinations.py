@@ -40,9 +40,7 @@ def send_to_destination(
         parts = destination.split(":")
         service, region = parts[2], parts[3]  # a malformed ARN is logged below, never raised
         if service == "sqs":
-            sqs = clients.client("sqs", region)
-            url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
-            sqs.send_message(QueueUrl=url, MessageBody=body)
+            clients.send_to_queue(destination, body)
         elif service == "sns":
             clients.client("sns", region).publish(TopicArn=destination, Message=body)
         elif service == "lambda":

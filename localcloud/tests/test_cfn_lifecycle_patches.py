@@ -746,6 +746,43 @@ def test_a_rule_on_a_custom_bus_of_the_same_stack_deploys(aws: Client) -> None:
     assert rule["EventBusName"] == "rides-bus"
 
 
+def test_a_scheduler_schedule_deploys_and_one_eventbridge_scheduler_refuses_fails(
+    aws: Client,
+) -> None:
+    def template(timezone: str) -> dict[str, Any]:
+        return {
+            "Resources": {
+                "Group": {"Type": "AWS::Scheduler::ScheduleGroup", "Properties": {}},
+                "Nightly": {
+                    "Type": "AWS::Scheduler::Schedule",
+                    "Properties": {
+                        "GroupName": {"Ref": "Group"},
+                        "ScheduleExpression": "cron(0 3 * * ? *)",
+                        "ScheduleExpressionTimezone": timezone,
+                        "FlexibleTimeWindow": {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 15},
+                        "Target": {
+                            "Arn": "arn:aws:lambda:us-east-1:123456789012:function:report",
+                            "RoleArn": "arn:aws:iam::123456789012:role/scheduler",
+                        },
+                    },
+                },
+            },
+            "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Nightly", "Arn"]}}},
+        }
+
+    _deploy(aws, "nightly", template("Europe/Paris"))
+    arn = _stack(aws, "nightly")["Outputs"][0]["OutputValue"]
+    group, name = arn.split("schedule/")[1].split("/")
+    described = aws("scheduler").get_schedule(GroupName=group, Name=name)
+    assert described["ScheduleExpressionTimezone"] == "Europe/Paris"
+    note = _resources(aws, "nightly")["Nightly"]["ResourceStatusReason"]
+    assert "FlexibleTimeWindow: fires at the window's start" in note
+
+    with pytest.raises(ClientError, match="not a time zone"):
+        _deploy(aws, "bad-zone", template("Mars/Olympus"))
+    assert _stack(aws, "bad-zone")["StackStatus"] == "ROLLBACK_COMPLETE"
+
+
 def test_a_schedule_expression_eventbridge_would_refuse_fails_the_deploy(aws: Client) -> None:
     rule = {
         "Resources": {

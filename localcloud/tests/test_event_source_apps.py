@@ -146,7 +146,7 @@ def test_s3_notifications_from_the_template_run_the_function_for_matching_keys(
         assert 0 <= float(item["handled"]["S"]) - started < 30
 
 
-def test_eventbridge_rules_and_a_schedule_run_the_function(
+def test_eventbridge_rules_and_schedules_run_the_function(
     cloud: LocalCloud, aws: Callable[[str], Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(scheduler.MINUTE_VARIABLE, "2")  # rate(1 minute) fires every 2 s here
@@ -190,7 +190,8 @@ def test_eventbridge_rules_and_a_schedule_run_the_function(
     def recorded() -> list[dict[str, Any]]:
         items = aws("dynamodb").scan(TableName=names["TableName"])["Items"]
         kinds = [item["kind"]["S"] for item in items]
-        ready = kinds.count("ride") >= 2 and "expensive" in kinds and "heartbeat" in kinds
+        fired = "heartbeat" in kinds and "reminder" in kinds
+        ready = kinds.count("ride") >= 2 and "expensive" in kinds and fired
         return items if ready else []
 
     wait_for(recorded, timeout=40)
@@ -207,6 +208,8 @@ def test_eventbridge_rules_and_a_schedule_run_the_function(
     [expensive] = [json.loads(item["event"]["S"]) for item in by_kind["expensive"]]
     assert expensive == {"kind": "expensive", "ride": "r-luxury", "fare": 150}
     assert json.loads(by_kind["heartbeat"][0]["event"]["S"]) == {"kind": "heartbeat"}
+    reminder = json.loads(by_kind["reminder"][0]["event"]["S"])
+    assert reminder["at"].endswith("Z")  # the scheduled time, filled in by the scheduler
     latencies = sorted(float(item["handled"]["S"]) - put_at for item in by_kind["ride"])
     assert 0 <= latencies[-1] < 30
 

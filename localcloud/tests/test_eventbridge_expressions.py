@@ -9,12 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from localcloud.eventbridge import event_shape
+from localcloud.eventbridge import event_shape, scheduler_schedules
 from localcloud.eventbridge.schedule_expressions import (
     Cron,
     Rate,
     ScheduleExpressionError,
     parse,
+    parse_scheduler,
 )
 from localcloud.eventbridge.target_input import InvalidInput, RuleContext, input_text
 
@@ -220,3 +221,58 @@ def test_moto_events_are_reshaped_as_eventbridge_delivers_them() -> None:
     assert ingestion == "2026-12-03T10:00:01Z"
     assert "ingestion-time" not in event
     assert event["id"] != message["id"]
+
+
+# --- EventBridge Scheduler ----------------------------------------------------------------------
+
+
+def test_at_fires_once_in_the_schedule_time_zone() -> None:
+    paris = scheduler_schedules.zone("Europe/Paris")
+    at_schedule = parse_scheduler("at(2026-12-24T18:00:00)")
+    moment = at("2026-12-03T10:00:00")
+    assert at_schedule.next_after(moment, moment, paris) == at("2026-12-24T17:00:00")
+    assert at_schedule.next_after(at("2026-12-24T17:00:00"), moment, paris) is None
+
+
+def test_cron_reads_the_schedule_time_zone() -> None:
+    new_york = scheduler_schedules.zone("America/New_York")
+    nine_am = parse_scheduler("cron(0 9 * * ? *)")
+    moment = at("2026-12-03T10:00:00")
+    assert nine_am.next_after(moment, moment, new_york) == at("2026-12-03T14:00:00")  # EST
+    summer = at("2027-07-01T10:00:00")
+    assert nine_am.next_after(summer, summer, new_york) == at("2027-07-01T13:00:00")  # EDT
+
+
+TARGET = {"Arn": "arn:aws:sqs:us-east-1:123456789012:q", "RoleArn": "arn:aws:iam::1:role/r"}
+
+
+@pytest.mark.parametrize(
+    ("expression", "timezone", "window", "target", "reason"),
+    [
+        ("at(2026-02-30T10:00:00)", None, {"Mode": "OFF"}, TARGET, "not a real date"),
+        ("rate(1 minutes)", None, {"Mode": "OFF"}, TARGET, "singular"),
+        ("rate(5 minutes)", "Mars/Olympus", {"Mode": "OFF"}, TARGET, "not a time zone"),
+        ("rate(5 minutes)", None, {"Mode": "SOMETIMES"}, TARGET, "Mode must be"),
+        ("rate(5 minutes)", None, {"Mode": "FLEXIBLE"}, TARGET, "MaximumWindowInMinutes"),
+        ("rate(5 minutes)", None, {"Mode": "OFF"}, {"Arn": "arn:aws:sqs:x:1:q"}, "RoleArn"),
+        (
+            "rate(5 minutes)",
+            None,
+            {"Mode": "OFF"},
+            {**TARGET, "RetryPolicy": {"MaximumRetryAttempts": 186}},
+            "MaximumRetryAttempts",
+        ),
+        (
+            "rate(5 minutes)",
+            None,
+            {"Mode": "OFF"},
+            {**TARGET, "Arn": "arn:aws:lambda:us-east-1:1:function:f", "Input": "not json"},
+            "must be JSON",
+        ),
+    ],
+)
+def test_schedules_eventbridge_scheduler_refuses_are_refused_with_the_reason(
+    expression: str, timezone: str | None, window: dict, target: dict, reason: str
+) -> None:
+    with pytest.raises(scheduler_schedules.InvalidSchedule, match=reason):
+        scheduler_schedules.validate(expression, timezone, window, target, None)

@@ -44,8 +44,10 @@ class Deployer:
         layers: list[str] | None = None,
         extra_files: dict[str, str] | None = None,
         runtime: str = "python3.13",
+        dead_letter_config: dict[str, str] | None = None,
     ) -> str:
         name = name or unique("fn")
+        extra = {"DeadLetterConfig": dead_letter_config} if dead_letter_config else {}
         self.aws("lambda").create_function(
             FunctionName=name,
             Runtime=runtime,
@@ -56,6 +58,7 @@ class Deployer:
             Timeout=timeout,
             MemorySize=memory,
             Layers=layers or [],
+            **extra,
         )
         return name
 

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from localcloud import patches
 from localcloud.lambda_runtime import async_invocations
 from localcloud.lambda_runtime.async_invocations import AsyncConfig
 from localcloud.tests.runtime.support import Deployer, drain, read_records, wait_for
@@ -100,6 +102,50 @@ def test_retries_stop_at_maximum_retry_attempts_and_the_failure_is_recorded(
     assert record["responsePayload"]["errorType"] == "RuntimeError"
     assert record["responsePayload"]["errorMessage"] == "attempt 2 fails"
     assert len(read_records(record_file)) == 2
+
+
+def test_a_failed_event_goes_to_the_function_dead_letter_queue_and_its_destination(
+    deploy: Deployer, aws: Callable[[str], Any], tmp_path: Path
+) -> None:
+    name = _flaky(deploy, tmp_path / "calls.jsonl", fail_times=10)
+    dead_letters, failure = deploy.queue(), deploy.queue()
+    lam = aws("lambda")
+    lam.update_function_configuration(
+        FunctionName=name, DeadLetterConfig={"TargetArn": dead_letters["arn"]}
+    )
+    configuration = lam.get_function_configuration(FunctionName=name)
+    assert configuration["DeadLetterConfig"] == {"TargetArn": dead_letters["arn"]}
+    lam.put_function_event_invoke_config(
+        FunctionName=name,
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": failure["arn"]}},
+    )
+
+    _invoke_async(aws, name, {"ride": "r9"})
+
+    [message] = drain(aws("sqs"), dead_letters["url"], expected=1)
+    assert json.loads(message["Body"]) == {"ride": "r9"}  # the event itself
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes["ErrorCode"] == "200"
+    assert attributes["ErrorMessage"] == "attempt 1 fails"
+    assert attributes["RequestID"]
+    drain(aws("sqs"), failure["url"], expected=1)  # the OnFailure destination gets it too
+
+
+def test_a_dead_letter_target_lambda_cannot_use_is_refused_and_moto_alone_drops_it(
+    deploy: Deployer, aws: Callable[[str], Any], role_arn: str
+) -> None:
+    with pytest.raises(ClientError, match="must be an SQS queue or SNS topic ARN"):
+        deploy.function(
+            "def handler(event, context): pass",
+            dead_letter_config={"TargetArn": "arn:aws:lambda:us-east-1:123456789012:function:x"},
+        )
+    queue = deploy.queue()
+    with patches.disabled("keep_function_dead_letter_config"):
+        name = deploy.function(
+            "def handler(event, context): pass", dead_letter_config={"TargetArn": queue["arn"]}
+        )
+        assert "DeadLetterConfig" not in aws("lambda").get_function_configuration(FunctionName=name)
 
 
 def test_a_retry_runs_the_function_as_it_is_then_and_a_deleted_one_drops_the_event(

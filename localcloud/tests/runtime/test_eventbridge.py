@@ -423,3 +423,161 @@ def test_an_archive_still_archives_while_rules_are_delivered(
         assert events.describe_archive(ArchiveName=archive)["EventCount"] == 1
     finally:
         events.delete_archive(ArchiveName=archive)
+
+
+# --- EventBridge Scheduler ----------------------------------------------------------------------
+
+SCHEDULER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/scheduler"
+
+
+def test_a_scheduler_schedule_sends_its_input_with_the_context_attributes(
+    runtime: Runtime, deploy: Deployer, aws: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(scheduler_module.MINUTE_VARIABLE, "1")  # rate(1 minute) every second
+    queue = deploy.queue()
+    scheduler = aws("scheduler")
+    name = unique("every-minute")
+    arn = scheduler.create_schedule(
+        Name=name,
+        ScheduleExpression="rate(1 minute)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": queue["arn"],
+            "RoleArn": SCHEDULER_ROLE,
+            "Input": json.dumps(
+                {
+                    "schedule": "<aws.scheduler.schedule-arn>",
+                    "at": "<aws.scheduler.scheduled-time>",
+                    "attempt": "<aws.scheduler.attempt-number>",
+                }
+            ),
+        },
+    )["ScheduleArn"]
+    try:
+        [first, second] = [
+            json.loads(m["Body"]) for m in drain(aws("sqs"), queue["url"], 2, timeout=20)[:2]
+        ]
+        assert first["schedule"] == arn
+        assert first["attempt"] == "1"
+        assert dt.datetime.strptime(first["at"], "%Y-%m-%dT%H:%M:%SZ") < dt.datetime.strptime(
+            second["at"], "%Y-%m-%dT%H:%M:%SZ"
+        )
+    finally:
+        scheduler.delete_schedule(Name=name)
+
+
+def test_a_one_time_schedule_fires_once_in_its_time_zone_then_deletes_itself(
+    runtime: Runtime, deploy: Deployer, aws: Callable[[str], Any]
+) -> None:
+    queue = deploy.queue()
+    scheduler = aws("scheduler")
+    name = unique("once")
+    arn = scheduler.create_schedule(
+        Name=name,
+        ScheduleExpression="at(2026-12-24T18:00:00)",
+        ScheduleExpressionTimezone="Europe/Paris",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        ActionAfterCompletion="DELETE",
+        Target={"Arn": queue["arn"], "RoleArn": SCHEDULER_ROLE},
+    )["ScheduleArn"]
+    fired: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    now = [dt.datetime(2026, 12, 24, 16, 59, 30, tzinfo=dt.UTC)]
+    ticker = Scheduler(
+        lambda rule, rule_targets, event, **_: fired.append(
+            (rule.rule_arn, rule_targets[0], event)
+        ),
+        ACCOUNT,
+        REGION,
+        clock=lambda: now[0],
+    )
+    ticker.tick()
+    assert [f for f in fired if f[0] == arn] == []
+    now[0] = dt.datetime(2026, 12, 24, 17, 0, 0, 200000, tzinfo=dt.UTC)  # 18:00 in Paris
+    ticker.tick()
+    ticker.tick()
+    [(_, target, event)] = [f for f in fired if f[0] == arn]
+    notification = json.loads(target["Input"])  # no Input: the default notification
+    assert notification["source"] == "aws.scheduler"
+    assert notification["resources"] == [arn]
+    assert event["time"] == "2026-12-24T17:00:00Z"
+    with pytest.raises(ClientError, match="ResourceNotFound"):
+        scheduler.get_schedule(Name=name)
+
+
+def test_a_schedule_whose_target_is_gone_goes_to_its_dead_letter_queue(
+    runtime: Runtime, deploy: Deployer, aws: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(scheduler_module.MINUTE_VARIABLE, "1")
+    dead_letters = deploy.queue()
+    missing = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{unique('gone')}"
+    scheduler = aws("scheduler")
+    name = unique("to-nowhere")
+    arn = scheduler.create_schedule(
+        Name=name,
+        ScheduleExpression="rate(1 minute)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": missing,
+            "RoleArn": SCHEDULER_ROLE,
+            "Input": "{}",
+            "DeadLetterConfig": {"Arn": dead_letters["arn"]},
+        },
+    )["ScheduleArn"]
+    try:
+        message = drain(aws("sqs"), dead_letters["url"], 1, timeout=20)[0]
+    finally:
+        scheduler.delete_schedule(Name=name)
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes["SCHEDULE_ARN"] == arn
+    assert attributes["TARGET_ARN"] == missing
+    assert attributes["ERROR_CODE"] == "NO_RESOURCE"
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"ScheduleExpression": "cron(0 9 * * * *)"}, "exactly one of day-of-month"),
+        ({"ScheduleExpressionTimezone": "Mars/Olympus"}, "not a time zone"),
+        ({"FlexibleTimeWindow": {"Mode": "FLEXIBLE"}}, "MaximumWindowInMinutes"),
+    ],
+)
+def test_schedules_and_rules_eventbridge_refuses_are_refused_and_nothing_is_stored(
+    runtime: Runtime,
+    deploy: Deployer,
+    aws: Callable[[str], Any],
+    changes: dict[str, Any],
+    reason: str,
+) -> None:
+    queue = deploy.queue()
+    name = unique("refused")
+    request = {
+        "Name": name,
+        "ScheduleExpression": "rate(5 minutes)",
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "Target": {"Arn": queue["arn"], "RoleArn": SCHEDULER_ROLE},
+        **changes,
+    }
+    with pytest.raises(ClientError, match=reason):
+        aws("scheduler").create_schedule(**request)
+    names = [s["Name"] for s in aws("scheduler").list_schedules()["Schedules"]]
+    assert name not in names
+    with pytest.raises(ClientError, match="ScheduleExpression is not valid"):
+        aws("events").put_rule(Name=name, ScheduleExpression="rate(1 minutes)")
+    assert name not in [r["Name"] for r in aws("events").list_rules()["Rules"]]
+
+
+def test_moto_alone_stores_schedules_that_can_never_fire(
+    runtime: Runtime, deploy: Deployer, aws: Callable[[str], Any]
+) -> None:
+    queue = deploy.queue()
+    rule, schedule = unique("gap-rule"), unique("gap-schedule")
+    with patches.disabled("validate_schedules_as_aws_does"):
+        aws("events").put_rule(Name=rule, ScheduleExpression="rate(1 minutes)")
+        aws("scheduler").create_schedule(
+            Name=schedule,
+            ScheduleExpression="every day",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={"Arn": queue["arn"], "RoleArn": SCHEDULER_ROLE},
+        )
+    aws("events").delete_rule(Name=rule)
+    aws("scheduler").delete_schedule(Name=schedule)
