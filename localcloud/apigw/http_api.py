@@ -90,7 +90,9 @@ class HttpApiGateway:
             return preflight
         if route is None:
             return answer(*NOT_FOUND)
-        if not self._throttles.allow(f"{api_id}:{route.stage}:{route.route_key}", route.throttle):
+        owner = f"{api_id}:{route.stage}:{route.route_key}"
+        # On AWS a rate or burst limit of 0 blocks every request to the route.
+        if not self._throttles.allow(owner, route.throttle, zero_blocks=True):
             return answer(*TOO_MANY_REQUESTS)
         response = self._integrate(route, request, request_id)
         if isinstance(response, _FromIntegration):  # CORS headers go on these only

@@ -31,7 +31,9 @@ def _allowed_origin(config: Mapping[str, Any], origin: str) -> str | None:
     for allowed in config.get("allowOrigins") or []:
         allowed = str(allowed)
         if allowed == "*":
-            return "*" if not config.get("allowCredentials") else origin
+            # Never the caller's origin: with credentials that would hand any site the
+            # caller's cookies. Deploys refuse `*` with credentials, as AWS does.
+            return "*"
         if allowed == origin or (allowed.endswith("*") and origin.startswith(allowed[:-1])):
             return origin
     return None

@@ -32,7 +32,7 @@ class HttpRoute:
     stage: str
     route_key: str  # "GET /rides/{id}" or "$default"
     resource_path: str  # the route's path ("/rides/{id}"), or "$default"
-    raw_path: str  # as the client sent it below the API: "/dev/rides/1" on stage dev
+    raw_path: str  # as the client sent it below the API: "/dev/rides/1/" on stage dev
     path_parameters: dict[str, str]
     stage_variables: dict[str, str]
     integration_type: str | None
@@ -106,7 +106,8 @@ class HttpApiCatalog:
             resource_path=(
                 keys.DEFAULT_ROUTE if parsed.is_default else "/" + "/".join(parsed.segments)
             ),
-            raw_path="/" + "/".join(raw_segments),
+            # As sent (trailing slash, `//` and all): only route matching normalises it.
+            raw_path=raw_path or "/",
             path_parameters=params,
             stage_variables=dict(stage.stage_variables or {}),
             integration_type=getattr(integration, "integration_type", None),

@@ -35,7 +35,11 @@ class Throttles:
         self._quota_counts: dict[str, tuple[str, int]] = {}
         self._lock = threading.Lock()
 
-    def allow(self, owner: str, throttle: dict[str, Any] | None) -> bool:
+    def allow(
+        self, owner: str, throttle: dict[str, Any] | None, *, zero_blocks: bool = False
+    ) -> bool:
+        """`zero_blocks`: a limit of 0 lets nothing through (HTTP APIs, as on AWS). Without it
+        (REST stages, usage plans) the bucket keeps its room for one request, as before."""
         if not throttle:
             return True
         rate = throttle.get("rateLimit")
@@ -43,8 +47,11 @@ class Throttles:
         if rate is None and burst is None:
             return True
         rate_value = float(rate) if rate is not None else float(burst)
+        burst_given = float(burst) if burst is not None else rate_value
+        if zero_blocks and (rate_value <= 0 or burst_given <= 0):
+            return False
         # A bucket needs room for at least one request, or nothing would ever pass.
-        burst_value = max(float(burst) if burst is not None else rate_value, 1.0)
+        burst_value = max(burst_given, 1.0)
         with self._lock:
             bucket = self._buckets.get(owner)
             if bucket is None or (bucket.rate, bucket.burst) != (rate_value, burst_value):

@@ -16,6 +16,7 @@ every path variable) and drops the `$default` route.
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,9 @@ _INTEGRATION = "x-amazon-apigateway-integration"
 _SHARED_INTEGRATIONS = "x-amazon-apigateway-integrations"  # components-level, by $ref
 _CORS = "x-amazon-apigateway-cors"
 _TAG_VALUE = "x-amazon-apigateway-tag-value"
+# HTTP APIs' integration timeout bounds (moto accepts anything int() takes, or raises later).
+_MIN_TIMEOUT_MILLIS = 50
+_MAX_TIMEOUT_MILLIS = 30000
 
 
 def _v2(account_id: str, region: str) -> ApiGatewayV2Backend:
@@ -70,7 +74,7 @@ class LambdaIntegration:
 
     uri: str
     payload_format_version: str
-    timeout_in_millis: Any = None
+    timeout_in_millis: int | None = None
     description: str = ""
 
 
@@ -236,7 +240,44 @@ def lambda_integration(
             message=f'{where}: payloadFormatVersion must be "1.0" or "2.0" (required for '
             f"HTTP APIs), not {version!r}"
         )
-    return LambdaIntegration(str(uri), payload_version, timeout, description)
+    return LambdaIntegration(
+        str(uri), payload_version, _timeout_millis(where, timeout), description
+    )
+
+
+def _timeout_millis(where: str, value: Any) -> int | None:
+    """The integration timeout as an int, checked here because moto's Integration calls int()
+    on it only once the API exists (a bare ValueError, half an import behind it)."""
+    if value is None:
+        return None
+    try:
+        millis = int(value)
+    except (TypeError, ValueError):
+        millis = None
+    # int() would also take True and 29.9 without a word.
+    if (
+        isinstance(value, bool | float)
+        or millis is None
+        or not _MIN_TIMEOUT_MILLIS <= millis <= _MAX_TIMEOUT_MILLIS
+    ):
+        raise ResourceFailed(
+            message=f"{where}: timeoutInMillis must be an integer between "
+            f"{_MIN_TIMEOUT_MILLIS} and {_MAX_TIMEOUT_MILLIS} (HTTP APIs), not {value!r}"
+        )
+    return millis
+
+
+def check_cors(where: str, config: Any) -> None:
+    """API Gateway refuses credentials for any origin (CreateApi / UpdateApi / ImportApi answer
+    BadRequestException): browsers refuse `*` with credentials, and reflecting every origin
+    instead would hand any site the caller's cookies."""
+    if not isinstance(config, dict) or not _truthy(config.get("allowCredentials")):
+        return
+    if "*" in [str(origin) for origin in config.get("allowOrigins") or []]:
+        raise ResourceFailed(
+            message=f"{where}: allow-credentials is not supported if 'allow-origin' is * "
+            "(list the origins that may send credentials instead)"
+        )
 
 
 def _add_integration(api: Api, integration: LambdaIntegration, description: str) -> str:
@@ -254,20 +295,25 @@ def _add_integration(api: Api, integration: LambdaIntegration, description: str)
 
 def import_body(backend: ApiGatewayV2Backend, api: Api, body: ImportedBody) -> None:
     """Replace the API's routes and integrations with the body's (its stages stay, as a
-    reimport leaves them on AWS)."""
-    api.routes.clear()
-    api.integrations.clear()
-    for route in body.routes:
-        target = None
-        if route.integration is not None:
-            target = f"integrations/{_add_integration(api, route.integration, 'Imported')}"
-        api.create_route(
-            api_key_required=False,
-            authorization_scopes=[],
-            route_key=route.route_key,
-            target=target,  # type: ignore[arg-type]
-            operation_name=route.operation_name,
-        )
+    reimport leaves them on AWS). The body was checked (parse_body); should moto still fail,
+    the API keeps its previous routes and integrations rather than half of the new ones."""
+    previous = (api.routes, api.integrations)
+    api.routes, api.integrations = {}, {}
+    try:
+        for route in body.routes:
+            target = None
+            if route.integration is not None:
+                target = f"integrations/{_add_integration(api, route.integration, 'Imported')}"
+            api.create_route(
+                api_key_required=False,
+                authorization_scopes=[],
+                route_key=route.route_key,
+                target=target,  # type: ignore[arg-type]
+                operation_name=route.operation_name,
+            )
+    except BaseException:
+        api.routes, api.integrations = previous
+        raise
     if body.cors is not None and not api.cors_configuration:  # CorsConfiguration wins
         api.cors_configuration = body.cors  # type: ignore[assignment]
     if body.tags:
@@ -313,10 +359,14 @@ class HttpApi(Handler):
                     "Target", integration_type="AWS_PROXY", uri=target, method=None, version="2.0"
                 ),
             )
+        cors = camel_case_keys(properties.get("CorsConfiguration"))
+        check_cors("CorsConfiguration", cors)
+        if body is not None:
+            check_cors(f"Body: {_CORS}", body.cors)
         backend = _v2(account_id, region)
         api = backend.create_api(
             api_key_selection_expression=properties.get("ApiKeySelectionExpression"),  # type: ignore[arg-type]
-            cors_configuration=camel_case_keys(properties.get("CorsConfiguration")),
+            cors_configuration=cors,
             description=properties.get("Description") or (body.description if body else None),  # type: ignore[arg-type]
             disable_schema_validation=properties.get("DisableSchemaValidation"),  # type: ignore[arg-type]
             disable_execute_api_endpoint=properties.get("DisableExecuteApiEndpoint"),  # type: ignore[arg-type]
@@ -326,18 +376,23 @@ class HttpApi(Handler):
             tags=dict(properties.get("Tags") or {}),
             version=properties.get("Version") or (body.version if body else None),  # type: ignore[arg-type]
         )
-        if body is not None:
-            import_body(backend, api, body)
-        if quick is not None:
-            route_key, integration = quick
-            integration_id = _add_integration(api, integration, "Quick create")
-            api.create_route(
-                api_key_required=False,
-                authorization_scopes=[],
-                route_key=route_key,
-                target=f"integrations/{integration_id}",
-            )
-            api.create_stage({"stageName": keys.DEFAULT_STAGE, "autoDeploy": True})
+        try:
+            if body is not None:
+                import_body(backend, api, body)
+            if quick is not None:
+                route_key, integration = quick
+                integration_id = _add_integration(api, integration, "Quick create")
+                api.create_route(
+                    api_key_required=False,
+                    authorization_scopes=[],
+                    route_key=route_key,
+                    target=f"integrations/{integration_id}",
+                )
+                api.create_stage({"stageName": keys.DEFAULT_STAGE, "autoDeploy": True})
+        except BaseException:
+            # A failed resource leaves nothing behind: the stack's rollback never saw this API.
+            backend.delete_api(api.api_id)
+            raise
         return cls(api.api_id, properties, account_id, region)
 
     def update(self, properties: dict[str, Any], name: str) -> Handler:
@@ -345,17 +400,24 @@ class HttpApi(Handler):
             "RouteKey"
         ) != self.properties.get("RouteKey"):
             return super().update(properties, name)  # quick create: a new API, as on AWS
+        # Everything is checked before the live API changes: a failed update leaves it as it was.
         raw_body = load_body(properties, self.account_id, self.region)
-        body = parse_body(raw_body) if raw_body is not None else None  # fail before changing
+        body = parse_body(raw_body) if raw_body is not None else None
+        cors = camel_case_keys(properties.get("CorsConfiguration"))
+        check_cors("CorsConfiguration", cors)
+        if body is not None:
+            check_cors(f"Body: {_CORS}", body.cors)
         backend = _v2(self.account_id, self.region)
         api = _http_api(self.account_id, self.region, self.physical_id)
+        if body is not None:
+            import_body(backend, api, body)
         api.name = properties.get("Name") or (body.title if body else None) or api.name
         api.description = properties.get("Description") or (body.description if body else None)  # type: ignore[assignment]
         api.version = properties.get("Version") or (body.version if body else None)  # type: ignore[assignment]
-        api.cors_configuration = camel_case_keys(properties.get("CorsConfiguration"))
+        api.cors_configuration = cors
+        if body is not None and body.cors is not None and not cors:  # CorsConfiguration wins
+            api.cors_configuration = body.cors  # type: ignore[assignment]
         api.disable_execute_api_endpoint = properties.get("DisableExecuteApiEndpoint") or False  # type: ignore[assignment]
-        if body is not None:
-            import_body(backend, api, body)
         backend.tag_resource(api.arn, dict(properties.get("Tags") or {}))
         self.properties = properties
         return self
@@ -379,19 +441,51 @@ def _route_settings(value: Any) -> dict[str, Any]:
     return {str(key): camel_case_keys(settings) for key, settings in value.items()}
 
 
+_THROTTLING = ("throttlingBurstLimit", "throttlingRateLimit")
+
+
+def _checked_throttling(where: str, settings: Any) -> Any:
+    """Route settings with their throttling limits as numbers: the data plane reads them on
+    every request (localcloud.apigw.throttle), so a limit that is no number fails the deploy
+    rather than every request with a 500."""
+    if not isinstance(settings, dict):
+        return settings
+    checked = dict(settings)
+    for name in _THROTTLING:
+        value = checked.get(name)
+        if value is None:
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if isinstance(value, bool) or not (math.isfinite(number) and number >= 0):
+            raise ResourceFailed(
+                message=f"{where}: {name[:1].upper()}{name[1:]} must be a non-negative number, "
+                f"not {value!r}"
+            )
+        checked[name] = int(number) if number.is_integer() else number
+    return checked
+
+
 def _stage_config(stage_name: str, properties: dict[str, Any]) -> dict[str, Any]:
     config: dict[str, Any] = {
         "stageName": stage_name,
         "autoDeploy": _truthy(properties.get("AutoDeploy", False)),
         "stageVariables": dict(properties.get("StageVariables") or {}),
         "description": properties.get("Description"),
-        "routeSettings": _route_settings(properties.get("RouteSettings")),
+        "routeSettings": {
+            key: _checked_throttling(f"RouteSettings {key}", settings)
+            for key, settings in _route_settings(properties.get("RouteSettings")).items()
+        },
         "accessLogSettings": camel_case_keys(properties.get("AccessLogSettings")),
         "clientCertificateId": properties.get("ClientCertificateId"),
         "tags": dict(properties.get("Tags") or {}),
     }
     if properties.get("DefaultRouteSettings"):
-        config["defaultRouteSettings"] = camel_case_keys(properties["DefaultRouteSettings"])
+        config["defaultRouteSettings"] = _checked_throttling(
+            "DefaultRouteSettings", camel_case_keys(properties["DefaultRouteSettings"])
+        )
     return config
 
 
@@ -471,7 +565,7 @@ class HttpApiIntegration(Handler):
         stored.integration_uri = checked.uri
         stored.payload_format_version = checked.payload_format_version
         stored.description = checked.description
-        stored.timeout_in_millis = int(checked.timeout_in_millis or 30000)
+        stored.timeout_in_millis = checked.timeout_in_millis or _MAX_TIMEOUT_MILLIS
         self.properties = properties
         return self
 
@@ -487,6 +581,15 @@ class HttpApiIntegration(Handler):
 
 
 _TARGET_PREFIX = "integrations/"
+
+
+def _check_unique_key(api: Api, route_key: str, route_id: str | None) -> None:
+    """One route per key, as AWS's ConflictException enforces: `route_id` is the route being
+    updated (its own key is no conflict)."""
+    if any(
+        route.route_key == route_key and route.route_id != route_id for route in api.routes.values()
+    ):
+        raise ResourceFailed(f"Route with key {route_key} already exists for this API")
 
 
 class HttpApiRoute(Handler):
@@ -519,8 +622,7 @@ class HttpApiRoute(Handler):
     ) -> HttpApiRoute:
         api = _http_api(account_id, region, properties.get("ApiId"))
         route_key, target = cls._checked(api, properties)
-        if any(route.route_key == route_key for route in api.routes.values()):
-            raise ResourceFailed(f"Route with key {route_key} already exists for this API")
+        _check_unique_key(api, route_key, route_id=None)
         route = api.create_route(
             api_key_required=_truthy(properties.get("ApiKeyRequired", False)),
             authorization_scopes=list(properties.get("AuthorizationScopes") or []),
@@ -538,6 +640,7 @@ class HttpApiRoute(Handler):
             return super().update(properties, name)
         api = _http_api(self.account_id, self.region, properties["ApiId"])
         route_key, target = self._checked(api, properties)
+        _check_unique_key(api, route_key, route_id=self.physical_id)
         route = api.get_route(self.physical_id)
         route.route_key = route_key
         route.target = target  # type: ignore[assignment]

@@ -15,6 +15,7 @@ import yaml
 from botocore.exceptions import ClientError
 
 from localcloud import patches
+from localcloud.apigw import http_cors
 from localcloud.apigw.http_route_keys import (
     is_lambda_uri,
     lambda_function,
@@ -355,9 +356,20 @@ def test_the_most_specific_route_wins_on_a_named_stage(
     event = reply.json()
     assert event["routeKey"] == route_key
     assert event.get("pathParameters") == parameters
-    assert event["rawPath"] == f"/dev{path}".rstrip("/")  # a named stage stays in rawPath
+    assert event["rawPath"] == f"/dev{path}"  # a named stage stays in rawPath
     assert event["requestContext"]["stage"] == "dev"
     assert event["stageVariables"] == {"env": "local"}
+
+
+def test_raw_path_keeps_what_the_client_sent(apis: dict[str, str]) -> None:
+    # Route matching ignores empty segments; rawPath and http.path do not.
+    event = request(_url(apis, "RidesApi", "//rides/7/")).json()
+    assert (event["routeKey"], event["pathParameters"]) == ("GET /rides/{id}", {"id": "7"})
+    assert event["rawPath"] == "//rides/7/"
+    assert event["requestContext"]["http"]["path"] == "//rides/7/"
+
+    v1 = request(_url(apis, "RidesApi", "/v1/a//b/")).json()  # payload format 1.0
+    assert (v1["path"], v1["requestContext"]["path"]) == ("/v1/a//b/", "/v1/a//b/")
 
 
 def test_an_api_without_a_default_stage_answers_not_found_outside_its_stages(
@@ -424,6 +436,14 @@ def test_cors_preflights_are_answered_and_responses_get_the_configured_headers(
     other = request(_url(apis, "CorsApi", "/cors"), headers={"Origin": "http://localhost:8080"})
     assert other.status == 200
     assert "Access-Control-Allow-Origin" not in other.headers
+    # Credentials for any origin (refused at deploy, as AWS refuses it) never echo the origin.
+    any_origin = {"allowOrigins": ["*"], "allowCredentials": True}
+    asked = IncomingRequest(
+        "OPTIONS", "/cors", "", [*origin.items(), ("Access-Control-Request-Method", "GET")], b"", ""
+    )
+    answered = http_cors.preflight(any_origin, asked)
+    assert answered is not None
+    assert dict(answered.headers)["Access-Control-Allow-Origin"] == "*"
     # An API without CORS passes OPTIONS to its routes (none here).
     assert request(_url(apis, "RidesApi", "/rides"), "OPTIONS", headers=origin).status == 404
 
@@ -660,6 +680,13 @@ _GOOD = {
 def test_what_localcloud_cannot_serve_fails_the_resource_saying_why(
     aws: Callable[[str], Any], logical_id: str, template: dict[str, Any], reason: str
 ) -> None:
+    _assert_create_fails(aws, logical_id, template, reason)
+
+
+def _assert_create_fails(
+    aws: Callable[[str], Any], logical_id: str, template: dict[str, Any], reason: str
+) -> None:
+    """The stack rolls back, `logical_id` failed saying `reason`, and no API is left."""
     before = {a["ApiId"] for a in aws("apigatewayv2").get_apis()["Items"]}
     stack = unique("bad-http-api")
     with pytest.raises(ClientError):
@@ -675,6 +702,188 @@ def test_what_localcloud_cannot_serve_fails_the_resource_saying_why(
     ]
     assert reason in failed["ResourceStatusReason"], failed["ResourceStatusReason"]
     assert {a["ApiId"] for a in aws("apigatewayv2").get_apis()["Items"]} == before  # none left
+
+
+def _with_stage(**stage: Any) -> dict[str, Any]:
+    """An API with one $default stage carrying `stage`'s extra properties."""
+    return {
+        "Resources": {
+            "Api": {
+                "Type": "AWS::ApiGatewayV2::Api",
+                "Properties": {"Name": unique("staged"), "ProtocolType": "HTTP"},
+            },
+            "Stage": {
+                "Type": "AWS::ApiGatewayV2::Stage",
+                "Properties": {
+                    "ApiId": {"Ref": "Api"},
+                    "StageName": "$default",
+                    "AutoDeploy": True,
+                    **stage,
+                },
+            },
+        }
+    }
+
+
+_TIMEOUT_REASON = "timeoutInMillis must be an integer between 50 and 30000"
+_THROTTLE_REASON = "must be a non-negative number"
+_CORS_REASON = "allow-credentials is not supported if 'allow-origin' is *"
+
+
+@pytest.mark.parametrize(
+    ("logical_id", "template", "reason"),
+    [
+        pytest.param(
+            "Api",
+            _body_api(_openapi({**_GOOD, "timeoutInMillis": "abc"})),
+            _TIMEOUT_REASON,
+            id="body-timeout-not-a-number",
+        ),
+        pytest.param(
+            "Api",
+            _body_api(_openapi({**_GOOD, "timeoutInMillis": 30001})),
+            _TIMEOUT_REASON,
+            id="body-timeout-above-30000",
+        ),
+        pytest.param(
+            "Integration",
+            {
+                "Resources": {
+                    "Api": {
+                        "Type": "AWS::ApiGatewayV2::Api",
+                        "Properties": {"Name": "timeout", "ProtocolType": "HTTP"},
+                    },
+                    "Integration": {
+                        "Type": "AWS::ApiGatewayV2::Integration",
+                        "Properties": {
+                            "ApiId": {"Ref": "Api"},
+                            "IntegrationType": "AWS_PROXY",
+                            "IntegrationUri": _LAMBDA_URI,
+                            "PayloadFormatVersion": "2.0",
+                            "TimeoutInMillis": "abc",
+                        },
+                    },
+                }
+            },
+            _TIMEOUT_REASON,
+            id="integration-timeout-not-a-number",
+        ),
+        pytest.param(
+            "Stage",
+            _with_stage(DefaultRouteSettings={"ThrottlingRateLimit": "abc"}),
+            f"DefaultRouteSettings: ThrottlingRateLimit {_THROTTLE_REASON}, not 'abc'",
+            id="stage-rate-not-a-number",
+        ),
+        pytest.param(
+            "Stage",
+            _with_stage(RouteSettings={"GET /rides": {"ThrottlingBurstLimit": -1}}),
+            f"RouteSettings GET /rides: ThrottlingBurstLimit {_THROTTLE_REASON}",
+            id="route-burst-negative",
+        ),
+        pytest.param(
+            "Api",
+            {
+                "Resources": {
+                    "Api": {
+                        "Type": "AWS::ApiGatewayV2::Api",
+                        "Properties": {
+                            "Name": "cors",
+                            "ProtocolType": "HTTP",
+                            "CorsConfiguration": {
+                                "AllowOrigins": ["*"],
+                                "AllowCredentials": True,
+                            },
+                        },
+                    }
+                }
+            },
+            f"CorsConfiguration: {_CORS_REASON}",
+            id="cors-configuration-credentials-for-any-origin",
+        ),
+        pytest.param(
+            "Api",
+            _body_api(
+                {
+                    **_openapi(_GOOD),
+                    "x-amazon-apigateway-cors": {
+                        "allowOrigins": ["https://example.com", "*"],
+                        "allowCredentials": True,
+                    },
+                }
+            ),
+            f"Body: x-amazon-apigateway-cors: {_CORS_REASON}",
+            id="body-cors-credentials-for-any-origin",
+        ),
+    ],
+)
+def test_invalid_settings_fail_the_deploy_and_leave_nothing_behind(
+    aws: Callable[[str], Any], logical_id: str, template: dict[str, Any], reason: str
+) -> None:
+    _assert_create_fails(aws, logical_id, template, reason)
+
+
+def test_a_failed_body_update_leaves_the_api_as_it_was(
+    aws: Callable[[str], Any], deploy: Deployer, runtime: Runtime
+) -> None:
+    good = {**_GOOD, "uri": _function_arn(aws, deploy)}
+    template = _body_api(_openapi(good, path="/before"))
+    template["Resources"]["Stage"] = {
+        "Type": "AWS::ApiGatewayV2::Stage",
+        "Properties": {"ApiId": {"Ref": "Api"}, "StageName": "$default", "AutoDeploy": True},
+    }
+    template["Outputs"] = {"ApiId": {"Value": {"Ref": "Api"}}}
+    stack = _create_stack(aws, template)
+    api_id = _outputs(aws, stack)["ApiId"]
+    v2 = aws("apigatewayv2")
+    routes = v2.get_routes(ApiId=api_id)["Items"]
+
+    bad = _openapi({**good, "timeoutInMillis": "abc"}, path="/after")
+    bad["info"]["title"] = "renamed"
+    template["Resources"]["Api"]["Properties"]["Body"] = bad
+    with pytest.raises(ClientError, match=_TIMEOUT_REASON):
+        aws("cloudformation").update_stack(StackName=stack, TemplateBody=json.dumps(template))
+
+    assert v2.get_api(ApiId=api_id)["Name"] == "bad"  # the first body's title
+    assert v2.get_routes(ApiId=api_id)["Items"] == routes
+    base = f"http://127.0.0.1:{runtime.apigw.port}/{api_id}"  # type: ignore[union-attr]
+    assert request(f"{base}/before").json()["routeKey"] == "GET /before"
+
+
+def test_a_route_update_cannot_take_another_route_s_key(
+    aws: Callable[[str], Any], deploy: Deployer
+) -> None:
+    template = _hand_written(_function_arn(aws, deploy), "GET /first")
+    other = json.loads(json.dumps(template["Resources"]["Route"]))
+    other["Properties"]["RouteKey"] = "GET /second"
+    template["Resources"]["Other"] = other
+    stack = _create_stack(aws, template)
+    api_id = _outputs(aws, stack)["ApiId"]
+
+    other["Properties"]["RouteKey"] = "GET /first"
+    with pytest.raises(ClientError, match="Route with key GET /first already exists"):
+        aws("cloudformation").update_stack(StackName=stack, TemplateBody=json.dumps(template))
+
+    keys = sorted(r["RouteKey"] for r in aws("apigatewayv2").get_routes(ApiId=api_id)["Items"])
+    assert keys == ["GET /first", "GET /second"]
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        pytest.param({"ThrottlingBurstLimit": 0, "ThrottlingRateLimit": 100}, id="burst-0"),
+        pytest.param({"ThrottlingBurstLimit": 5, "ThrottlingRateLimit": 0}, id="rate-0"),
+    ],
+)
+def test_a_throttling_limit_of_zero_blocks_every_request(
+    aws: Callable[[str], Any], deploy: Deployer, runtime: Runtime, limits: dict[str, int]
+) -> None:
+    template = _hand_written(_function_arn(aws, deploy), "GET /blocked")
+    template["Resources"]["Stage"]["Properties"]["DefaultRouteSettings"] = limits
+    api_id = _outputs(aws, _create_stack(aws, template))["ApiId"]
+    url = f"http://127.0.0.1:{runtime.apigw.port}/{api_id}/blocked"  # type: ignore[union-attr]
+    for _ in range(3):
+        reply = request(url)
+        assert (reply.status, reply.json()) == (429, {"message": "Too Many Requests"})
 
 
 # --- route keys and selection, without a server ------------------------------------------------
