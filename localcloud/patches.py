@@ -1084,6 +1084,33 @@ def validate_schedules_as_aws_does() -> None:
         )
 
 
+@_patch
+def validate_rule_targets_as_aws_does() -> None:
+    """Gap (moto 5.2.5): PutTargets (and a rule's Targets in a template) stores any target: Input
+    that is not JSON, a JSON path that cannot be read, InputPathsMap names that take the reserved
+    aws.* ones, two input kinds at once, retry limits out of range, a FIFO queue without
+    SqsParameters. AWS answers ValidationException; moto's target then fails at every event.
+    We check each target as AWS does (localcloud.eventbridge.target_checks) before storing any."""
+    from moto.events.exceptions import ValidationException
+    from moto.events.models import EventsBackend
+
+    from localcloud.eventbridge import target_checks
+
+    original = EventsBackend.__dict__["put_targets"]
+
+    def put_targets(
+        self: EventsBackend, name: str, event_bus_arn: str | None, targets: list[dict[str, Any]]
+    ) -> None:
+        for target in targets:
+            try:
+                target_checks.check(target)
+            except target_checks.InvalidTarget as error:
+                raise ValidationException(str(error)) from None
+        return original(self, name, event_bus_arn, targets)
+
+    _replace(EventsBackend, "put_targets", put_targets)
+
+
 # --- j. OpenAPI import (PutRestApi / ImportRestApi) ---------------------------------------------
 
 _ANY_METHOD_KEY = "x-amazon-apigateway-any-method"

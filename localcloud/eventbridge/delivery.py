@@ -1,9 +1,10 @@
 """Delivering matched events to their targets in the background, with the target's retry
 policy and dead-letter queue, as EventBridge does.
 
-PutEvents answers as soon as the events are matched; each (event, target) pair is then sent by
-one delivery thread. A failure a retry can help (throttling, a service error, no connection) is
-retried with exponential back-off (1 s, 2 s, 4 s ... up to 5 minutes;
+PutEvents answers as soon as the events are matched; each (event, target) pair is then sent
+when due by a small pool of threads (no order between events, as on AWS), so a target that
+hangs holds up only its own calls. A failure a retry can help (throttling, a service error, no
+connection) is retried with exponential back-off (1 s, 2 s, 4 s ... up to 5 minutes;
 LOCALCLOUD_EVENTBRIDGE_RETRY_DELAY_S sets the first) until the target's
 `RetryPolicy.MaximumRetryAttempts` (185 by default) or `MaximumEventAgeInSeconds` (24 hours)
 runs out. Then, or at once for a failure no retry can help (the target does not exist), the
@@ -23,6 +24,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 RETRY_DELAY_VARIABLE = "LOCALCLOUD_EVENTBRIDGE_RETRY_DELAY_S"
 _FIRST_RETRY_DELAY_S = 1.0
 _MAX_RETRY_DELAY_S = 300.0
+_SENDERS = 8  # calls to targets under way at once
 DEFAULT_MAXIMUM_RETRY_ATTEMPTS = 185
 DEFAULT_MAXIMUM_EVENT_AGE_S = 86400
 
@@ -92,9 +95,11 @@ class EventDelivery:
         self._wake = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._senders: ThreadPoolExecutor | None = None
 
     def start(self) -> EventDelivery:
         self._stopping = False
+        self._senders = ThreadPoolExecutor(_SENDERS, thread_name_prefix="eventbridge-target")
         self._thread = threading.Thread(target=self._run, name="eventbridge-delivery", daemon=True)
         self._thread.start()
         return self
@@ -109,6 +114,8 @@ class EventDelivery:
             log.warning("EventBridge: %d delivery(ies) still pending at stop are dropped", pending)
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self._senders is not None:
+            self._senders.shutdown(wait=False, cancel_futures=True)
 
     # what the patch and the scheduler call ------------------------------------------------------
     def submit_matched(
@@ -154,10 +161,14 @@ class EventDelivery:
                 if self._stopping:
                     return
                 _, _, delivery = heapq.heappop(self._due)
-            try:
-                self._attempt(delivery)
-            except Exception:  # never let one delivery end the thread
-                log.exception("EventBridge: delivering %s", delivery.describe())
+            assert self._senders is not None
+            self._senders.submit(self._attempt_safely, delivery)
+
+    def _attempt_safely(self, delivery: Delivery) -> None:
+        try:
+            self._attempt(delivery)
+        except Exception:  # one broken delivery must not hide the others' outcome
+            log.exception("EventBridge: delivering %s", delivery.describe())
 
     def _attempt(self, delivery: Delivery) -> None:
         if time.time() - delivery.received_at > delivery.maximum_event_age_s:

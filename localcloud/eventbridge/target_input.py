@@ -41,7 +41,7 @@ class RuleContext:
 
 
 @cache
-def _compiled(path: str) -> Any:
+def compiled_path(path: str) -> Any:
     try:
         return parse_json_path(path)
     except Exception as error:  # jsonpath_ng raises bare Exception subclasses of its own
@@ -50,7 +50,7 @@ def _compiled(path: str) -> Any:
 
 def select(event: Any, path: str) -> Any:
     """The value a JSON path selects (a list where it has a wildcard); None if nothing."""
-    found = [match.value for match in _compiled(path).find(event)]
+    found = [match.value for match in compiled_path(path).find(event)]
     if "*" in path:
         return found
     return found[0] if found else None

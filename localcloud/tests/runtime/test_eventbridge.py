@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -581,3 +583,74 @@ def test_moto_alone_stores_schedules_that_can_never_fire(
         )
     aws("events").delete_rule(Name=rule)
     aws("scheduler").delete_schedule(Name=schedule)
+
+
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        ({"Input": "not json"}, "Input is not valid JSON"),
+        ({"InputPath": "$.detail[?"}, "not valid"),
+        ({"Input": "{}", "InputPath": "$.detail"}, "only one of Input, InputPath"),
+        (
+            {"InputTransformer": {"InputPathsMap": {"aws.mine": "$.id"}, "InputTemplate": "x"}},
+            "reserved",
+        ),
+        ({"RetryPolicy": {"MaximumEventAgeInSeconds": 90000}}, "MaximumEventAgeInSeconds"),
+    ],
+)
+def test_targets_eventbridge_refuses_are_refused_and_not_stored(
+    runtime: Runtime,
+    deploy: Deployer,
+    aws: Callable[[str], Any],
+    bus: str,
+    target: dict[str, Any],
+    reason: str,
+) -> None:
+    queue = deploy.queue()
+    events = aws("events")
+    name = unique("rule")
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"source": ["x"]}))
+    with pytest.raises(ClientError, match=re.escape(reason)):
+        events.put_targets(
+            Rule=name, EventBusName=bus, Targets=[{"Id": "t", "Arn": queue["arn"], **target}]
+        )
+    assert events.list_targets_by_rule(Rule=name, EventBusName=bus)["Targets"] == []
+    with patches.disabled("validate_rule_targets_as_aws_does"):  # moto alone stores it
+        events.put_targets(
+            Rule=name, EventBusName=bus, Targets=[{"Id": "t", "Arn": queue["arn"], **target}]
+        )
+    assert len(events.list_targets_by_rule(Rule=name, EventBusName=bus)["Targets"]) == 1
+
+
+def test_a_target_that_hangs_does_not_hold_up_the_others(
+    runtime: Runtime,
+    deploy: Deployer,
+    aws: Callable[[str], Any],
+    bus: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fast, slow = deploy.queue(), deploy.queue()
+    real_send = targets.send
+    release = threading.Event()
+
+    def slow_for_one(
+        clients: Any, target: dict[str, Any], text: str, event: dict[str, Any]
+    ) -> None:
+        if target["Id"] == "slow":
+            release.wait(10)
+        real_send(clients, target, text, event)
+
+    monkeypatch.setattr(targets, "send", slow_for_one)
+    _rule(
+        aws,
+        bus,
+        {"source": ["wildrydes.rides"]},
+        [{"Id": "slow", "Arn": slow["arn"]}, {"Id": "fast", "Arn": fast["arn"]}],
+    )
+    try:
+        for ride in ("r-11", "r-12"):
+            _put(aws, bus, "wildrydes.rides", {"ride": ride})
+        assert len(drain(aws("sqs"), fast["url"], 2, timeout=5)) == 2  # while "slow" still hangs
+    finally:
+        release.set()
+    assert len(drain(aws("sqs"), slow["url"], 2)) == 2
