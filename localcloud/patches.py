@@ -1111,6 +1111,62 @@ def validate_rule_targets_as_aws_does() -> None:
     _replace(EventsBackend, "put_targets", put_targets)
 
 
+@_patch
+def validate_http_api_settings_as_aws_does() -> None:
+    """Gap (moto 5.2.5): the apigatewayv2 API stores what API Gateway refuses: CreateApi /
+    UpdateApi a CorsConfiguration with credentials for any origin (`*`), CreateStage throttling
+    limits that are no non-negative number (localcloud's data plane then answers 500 to every
+    request). AWS answers BadRequestException. We check them as deploys already do
+    (cloudformation.apigatewayv2) before anything is stored."""
+    from moto.apigatewayv2.exceptions import BadRequestException
+    from moto.apigatewayv2.models import ApiGatewayV2Backend
+
+    from localcloud.cloudformation import apigatewayv2 as http_api_checks
+
+    def refused_as_bad_request(check: Callable[[], Any]) -> Any:
+        try:
+            return check()
+        except lifecycle.ResourceFailed as error:
+            raise BadRequestException(error.reason) from None
+
+    def with_cors_checked(original: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(original)
+
+        def call(self: ApiGatewayV2Backend, *args: Any, **kwargs: Any) -> Any:
+            cors = signature.bind(self, *args, **kwargs).arguments.get("cors_configuration")
+            refused_as_bad_request(lambda: http_api_checks.check_cors("CorsConfiguration", cors))
+            return original(self, *args, **kwargs)
+
+        return call
+
+    original_create_stage = ApiGatewayV2Backend.__dict__["create_stage"]
+
+    def create_stage(self: ApiGatewayV2Backend, api_id: str, config: dict[str, Any]) -> Any:
+        checked = dict(config)
+        if config.get("defaultRouteSettings"):
+            checked["defaultRouteSettings"] = refused_as_bad_request(
+                lambda: http_api_checks.checked_throttling(
+                    "DefaultRouteSettings", config["defaultRouteSettings"]
+                )
+            )
+        routes = config.get("routeSettings") or {}
+        checked["routeSettings"] = {
+            key: refused_as_bad_request(
+                lambda key=key, value=value: http_api_checks.checked_throttling(
+                    f"RouteSettings {key}", value
+                )
+            )
+            for key, value in routes.items()
+        }
+        return original_create_stage(self, api_id, checked)
+
+    for method in ("create_api", "update_api"):
+        _replace(
+            ApiGatewayV2Backend, method, with_cors_checked(ApiGatewayV2Backend.__dict__[method])
+        )
+    _replace(ApiGatewayV2Backend, "create_stage", create_stage)
+
+
 # --- j. OpenAPI import (PutRestApi / ImportRestApi) ---------------------------------------------
 
 _ANY_METHOD_KEY = "x-amazon-apigateway-any-method"

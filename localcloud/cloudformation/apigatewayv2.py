@@ -444,7 +444,7 @@ def _route_settings(value: Any) -> dict[str, Any]:
 _THROTTLING = ("throttlingBurstLimit", "throttlingRateLimit")
 
 
-def _checked_throttling(where: str, settings: Any) -> Any:
+def checked_throttling(where: str, settings: Any) -> Any:
     """Route settings with their throttling limits as numbers: the data plane reads them on
     every request (localcloud.apigw.throttle), so a limit that is no number fails the deploy
     rather than every request with a 500."""
@@ -475,7 +475,7 @@ def _stage_config(stage_name: str, properties: dict[str, Any]) -> dict[str, Any]
         "stageVariables": dict(properties.get("StageVariables") or {}),
         "description": properties.get("Description"),
         "routeSettings": {
-            key: _checked_throttling(f"RouteSettings {key}", settings)
+            key: checked_throttling(f"RouteSettings {key}", settings)
             for key, settings in _route_settings(properties.get("RouteSettings")).items()
         },
         "accessLogSettings": camel_case_keys(properties.get("AccessLogSettings")),
@@ -483,7 +483,7 @@ def _stage_config(stage_name: str, properties: dict[str, Any]) -> dict[str, Any]
         "tags": dict(properties.get("Tags") or {}),
     }
     if properties.get("DefaultRouteSettings"):
-        config["defaultRouteSettings"] = _checked_throttling(
+        config["defaultRouteSettings"] = checked_throttling(
             "DefaultRouteSettings", camel_case_keys(properties["DefaultRouteSettings"])
         )
     return config

@@ -999,3 +999,35 @@ def test_a_body_in_s3_is_imported(
     assert aws("apigatewayv2").get_api(ApiId=api_id)["Name"] == "bad"  # the body's title
     reply = request(f"http://127.0.0.1:{runtime.apigw.port}/{api_id}/from-s3")  # type: ignore[union-attr]
     assert reply.json()["routeKey"] == "GET /from-s3"
+
+
+def test_the_api_refuses_what_api_gateway_refuses_and_stores_nothing(
+    runtime: Runtime, aws: Callable[[str], Any]
+) -> None:
+    v2 = aws("apigatewayv2")
+    any_origin = {"AllowOrigins": ["*"], "AllowCredentials": True}
+    name = unique("cors")
+    with pytest.raises(ClientError, match="allow-credentials is not supported"):
+        v2.create_api(Name=name, ProtocolType="HTTP", CorsConfiguration=any_origin)
+    assert name not in [api["Name"] for api in v2.get_apis()["Items"]]
+
+    api_id = v2.create_api(Name=unique("limits"), ProtocolType="HTTP")["ApiId"]
+    with pytest.raises(ClientError, match="ThrottlingRateLimit must be a non-negative number"):
+        v2.create_stage(
+            ApiId=api_id,
+            StageName="$default",
+            DefaultRouteSettings={"ThrottlingRateLimit": -5.0, "ThrottlingBurstLimit": 1},
+        )
+    assert v2.get_stages(ApiId=api_id)["Items"] == []
+    with pytest.raises(ClientError, match="allow-credentials is not supported"):
+        v2.update_api(ApiId=api_id, CorsConfiguration=any_origin)
+
+    with patches.disabled("validate_http_api_settings_as_aws_does"):  # moto alone stores both
+        v2.update_api(ApiId=api_id, CorsConfiguration=any_origin)
+        v2.create_stage(
+            ApiId=api_id,
+            StageName="$default",
+            DefaultRouteSettings={"ThrottlingRateLimit": -5.0, "ThrottlingBurstLimit": 1},
+        )
+    assert len(v2.get_stages(ApiId=api_id)["Items"]) == 1
+    v2.delete_api(ApiId=api_id)
