@@ -8,12 +8,17 @@ parameter every service takes, and the refusal to delete a platform that is stil
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
+import functools
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,13 +153,44 @@ def sam_command(env: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
     return [sys.executable, "-m", "localcloud.sam_cli"], {**env, "PYTHONPATH": python_path}
 
 
+@contextlib.contextmanager
+def built(stack: Stack, env: Mapping[str, str]) -> Iterator[Path]:
+    """`sam build` of the stack, and the built template of this build alone.
+
+    Two deploys from one folder at once (two terminals, two targets) would otherwise share
+    `.aws-sam/build`, which `sam build` deletes and writes again: one's build fails on files
+    the other just removed, or one deploys the other's half-written output. So builds of a
+    folder take turns (an exclusive lock on a file in `.aws-sam/`), and each deploy reads a
+    hard-linked snapshot of its own build, which a later build cannot change."""
+    work = stack.folder / ".aws-sam"
+    work.mkdir(exist_ok=True)
+    snapshot = Path(tempfile.mkdtemp(prefix="deploy-", dir=work))
+    try:
+        with open(work / "build.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            run(["build", "--cached", "--parallel"], stack.folder, env)
+            shutil.copytree(work / "build", snapshot, copy_function=os.link, dirs_exist_ok=True)
+        yield snapshot / "template.yaml"
+    finally:
+        shutil.rmtree(snapshot, ignore_errors=True)
+
+
 def deploy(stack: Stack, env: Mapping[str, str]) -> None:
     build_env = dict(env)
     build_env["PATH"] = f"{find_python313(env)}{os.pathsep}{env.get('PATH', '')}"
-    run(["build", "--cached", "--parallel"], stack.folder, build_env)
+    with built(stack, build_env) as template:
+        deploy_built(stack, template, build_env)
+
+
+def deploy_built(stack: Stack, template: Path, env: Mapping[str, str]) -> None:
     run(
         [
             "deploy",
+            "--template-file",
+            str(template.relative_to(stack.folder)),
+            # SAM reads samconfig.toml beside the template it is given; this one is the stack's.
+            "--config-file",
+            str(stack.folder / "samconfig.toml"),
             "--stack-name",
             stack.stack_name,
             "--parameter-overrides",
@@ -171,22 +207,55 @@ def deploy(stack: Stack, env: Mapping[str, str]) -> None:
             "--no-fail-on-empty-changeset",
         ],
         stack.folder,
-        build_env,
+        env,
     )
 
 
 def client(service: str, env: Mapping[str, str]) -> Any:
     """A boto3 client for the target the environment describes (AWS, or localcloud)."""
+    credentials = (
+        env.get("AWS_ACCESS_KEY_ID"),
+        env.get("AWS_SECRET_ACCESS_KEY"),
+        env.get("AWS_SESSION_TOKEN"),
+        env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+        env.get("AWS_PROFILE"),
+    )
+    with _sessions_lock:  # a boto3 Session is not thread-safe; the clients it makes are
+        return _session(*credentials).client(service, endpoint_url=env.get("AWS_ENDPOINT_URL"))
+
+
+_sessions_lock = threading.Lock()
+
+
+def _session(*credentials: str | None) -> Any:
+    """One boto3 Session per set of credentials: a new Session loads every service model and
+    the endpoint rules again (~0.1 CPU-s per client), a known one makes a client in ~4 ms,
+    which matters to tools and tests that poll. Keyed on botocore's list of built-in event
+    handlers as well, since a Session copies that list when created and moto adds to it when
+    imported (a Session made before would not be mocked)."""
+    from botocore.handlers import BUILTIN_HANDLERS
+
+    return _cached_session(len(BUILTIN_HANDLERS), *credentials)
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_session(
+    _handlers: int,
+    access_key: str | None,
+    secret_key: str | None,
+    token: str | None,
+    region: str | None,
+    profile: str | None,
+) -> Any:
     import boto3
 
-    session = boto3.Session(
-        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
-        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
-        aws_session_token=env.get("AWS_SESSION_TOKEN"),
-        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
-        profile_name=env.get("AWS_PROFILE"),
+    return boto3.Session(
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        aws_session_token=token,
+        region_name=region,
+        profile_name=profile,
     )
-    return session.client(service, endpoint_url=env.get("AWS_ENDPOINT_URL"))
 
 
 def stack_outputs(stack_name: str, env: Mapping[str, str]) -> dict[str, str]:

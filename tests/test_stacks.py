@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import shutil
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -112,22 +119,67 @@ def test_destroy_platform_is_refused_while_a_service_imports_it(
         assert ran == [["delete", "--stack-name", "wild-rydes-platform", "--no-prompts"]]
 
 
-def test_a_deploy_builds_then_deploys_from_the_stack_folder_with_its_tags(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    ran: list[tuple[list[str], Path]] = []
-    monkeypatch.setattr(stacks, "run", lambda command, cwd, env: ran.append((list(command), cwd)))
-    python = _fake_python(tmp_path / "bin")
-    stacks.deploy(stacks.parse_stack("accounting", "staging"), {"PATH": str(python.parent)})
+@dataclass
+class FakeSam:
+    """`run` without SAM, on a repository in a temporary folder: a build writes a template
+    naming its build; a deploy records the template it was given, read at that moment."""
 
-    (build, build_cwd), (deploy, deploy_cwd) = ran
+    root: Path
+    env: dict[str, str]
+    ran: list[tuple[list[str], Path]] = field(default_factory=list)
+    deployed: list[str] = field(default_factory=list)
+    builds: Iterator[int] = field(default_factory=itertools.count)
+
+    def run(self, command: list[str], cwd: Path, env: Any) -> None:
+        self.ran.append((list(command), cwd))
+        if command[0] == "build":
+            build = cwd / ".aws-sam/build"
+            shutil.rmtree(build, ignore_errors=True)  # as sam build starts
+            time.sleep(0.05)  # room for another build to interleave, were builds not locked
+            build.mkdir(parents=True)
+            (build / "template.yaml").write_text(f"build {next(self.builds)}")
+        elif command[0] == "deploy":
+            template = command[command.index("--template-file") + 1]
+            self.deployed.append((cwd / template).read_text())
+
+
+@pytest.fixture
+def fake_sam(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeSam:
+    fake = FakeSam(tmp_path, {"PATH": str(_fake_python(tmp_path / "bin").parent)})
+    monkeypatch.setattr(stacks, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(stacks, "run", fake.run)
+    (tmp_path / "services/accounting").mkdir(parents=True)
+    return fake
+
+
+def test_a_deploy_builds_then_deploys_from_the_stack_folder_with_its_tags(
+    fake_sam: FakeSam,
+) -> None:
+    stacks.deploy(stacks.parse_stack("accounting", "staging"), fake_sam.env)
+
+    (build, build_cwd), (deploy, deploy_cwd) = fake_sam.ran
+    folder = fake_sam.root / "services/accounting"
     assert build[0] == "build"
     assert deploy[0] == "deploy"
-    assert build_cwd == deploy_cwd == stacks.REPO_ROOT / "services/accounting"
+    assert build_cwd == deploy_cwd == folder
+    assert fake_sam.deployed == ["build 0"]  # from a snapshot, removed after the deploy
+    assert sorted(path.name for path in (folder / ".aws-sam").iterdir()) == ["build", "build.lock"]
+    assert deploy[deploy.index("--config-file") + 1] == str(folder / "samconfig.toml")
     assert deploy[deploy.index("--stack-name") + 1] == "staging-accounting"
     assert "PlatformStackName=staging-platform" in deploy
     tags = deploy[deploy.index("--tags") + 1 : deploy.index("--tags") + 3]
     assert tags == ["project=staging", "service=accounting"]
+
+
+def test_deploys_from_one_folder_at_once_build_in_turn_and_each_deploys_its_own_build(
+    fake_sam: FakeSam,
+) -> None:
+    targets = [stacks.parse_stack("accounting", prefix) for prefix in ("one", "two", "three")]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        for done in [pool.submit(stacks.deploy, t, fake_sam.env) for t in targets]:
+            done.result()
+
+    assert sorted(fake_sam.deployed) == ["build 0", "build 1", "build 2"]
 
 
 def test_services_get_the_ci_permissions_boundary_when_one_is_set(
@@ -156,3 +208,15 @@ def test_sam_runs_plain_against_aws_and_through_localcloud_sam_cli_on_an_endpoin
     command, env = stacks.sam_command({"AWS_ENDPOINT_URL": "http://localhost:4566"})
     assert command[1:] == ["-m", "localcloud.sam_cli"]
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(stacks.REPO_ROOT)
+
+
+def test_clients_for_the_same_credentials_share_one_session_and_others_get_their_own() -> None:
+    env = {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "eu-west-1"}
+    first, second = stacks.client("sqs", env), stacks.client("sns", env)
+    other = stacks.client("sqs", {**env, "AWS_ACCESS_KEY_ID": "c"})
+
+    credentials = ("a", "b", None, "eu-west-1", None)
+    assert stacks._session(*credentials) is stacks._session(*credentials)
+    assert first.meta.region_name == second.meta.region_name == "eu-west-1"
+    assert other._request_signer._credentials.access_key == "c"
+    assert first._request_signer._credentials.access_key == "a"
