@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import signal
@@ -48,7 +49,7 @@ def up(port: int, apigw_port: int) -> int:
             f"faults on: {len(rules)} rule(s) from {rules_file}; the functions' and pollers' "
             "AWS calls go through a fault proxy (deploys do not)"
         )
-    from localcloud.server import port_is_free
+    from localcloud.loopback import port_is_free
 
     for name, number in (("AWS API", port), ("API Gateway", apigw_port)):
         if not port_is_free(number):
@@ -114,12 +115,25 @@ def process_exists(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
+    if is_zombie(pid):  # it has exited; whoever reaps it may take a while (not `down`'s child)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return False
     # A zombie of an exited child still "exists"; reap it if it is ours.
     try:
         finished, _ = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         return True
     return finished == 0
+
+
+def is_zombie(pid: int) -> bool:
+    """True when `pid` has exited and waits to be reaped (read from /proc where there is one)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def tail(path: os.PathLike[str], lines: int = 40) -> str:
@@ -300,7 +314,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "up":
         return up(args.port, args.apigw_port)
     if args.command == "serve":
-        return serve(args.port, args.apigw_port)
+        code = serve(args.port, args.apigw_port)
+        # Everything localcloud holds lives in this process's memory and is forgotten now;
+        # tearing moto's objects down one by one would only hold `down` up (~0.7 s).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     if args.command == "status":
         return status()
     if args.command == "env":

@@ -18,11 +18,31 @@ function. Loopback pages (a front end on http://localhost:3000) keep working, CO
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
+import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
+
+# Where every localcloud listener binds: never reachable from other machines.
+BIND_ADDRESS = "127.0.0.1"
+
+
+def port_is_free(port: int) -> bool:
+    """True when nothing listens on BIND_ADDRESS:`port` (a light check: `localcloud up` runs it
+    before starting the server, without importing moto)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Same option werkzeug sets, so a port left in TIME_WAIT by a previous run counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((BIND_ADDRESS, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
 
 
 def host_name(host: str) -> str:

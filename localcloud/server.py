@@ -14,7 +14,6 @@ import argparse
 import errno
 import logging
 import signal
-import socket
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -30,9 +29,7 @@ from werkzeug.serving import make_server
 
 from localcloud import patches
 from localcloud.env import configured_port, endpoint_url, local_env
-from localcloud.loopback import LoopbackOnly
-
-BIND_ADDRESS = "127.0.0.1"  # never reachable from other machines
+from localcloud.loopback import BIND_ADDRESS, LoopbackOnly, port_is_free
 
 
 class PortBusyError(RuntimeError):
@@ -46,19 +43,6 @@ class PortBusyError(RuntimeError):
             f"for any free port."
         )
         self.port = port
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # Same option werkzeug sets, so a port left in TIME_WAIT by a previous run counts as free.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((BIND_ADDRESS, port))
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                return False
-            raise
-    return True
 
 
 class _Server(ThreadedMotoServer):
@@ -83,7 +67,8 @@ class _Server(ThreadedMotoServer):
             self._server_ready_event.set()
             return
         self._server_ready_event.set()
-        self._server.serve_forever()
+        # A short poll interval: stop() waits for the loop to notice (0.5 s by default).
+        self._server.serve_forever(poll_interval=0.1)
 
 
 @dataclass

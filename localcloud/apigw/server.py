@@ -282,7 +282,11 @@ class ApiGatewayServer:
         self._server = _Server((_HOST, port), _Handler)
         self._server.gateway = gateway
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="localcloud-apigw", daemon=True
+            # A short poll interval: stop() waits for the loop to notice (0.5 s by default).
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="localcloud-apigw",
+            daemon=True,
         )
 
     @property

@@ -30,9 +30,7 @@ from microburst.app import make_app
 from microburst.core.pipeline import Microburst
 
 from localcloud.faults import FaultRulesError, load_rules
-from localcloud.loopback import refusal
-
-BIND_ADDRESS = "127.0.0.1"
+from localcloud.loopback import BIND_ADDRESS, refusal
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

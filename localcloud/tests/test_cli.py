@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -45,3 +46,36 @@ def test_commands_that_need_localcloud_say_how_to_start_it(tmp_path: Path) -> No
     assert status.returncode == 3
     assert "not running" in status.stdout
     assert localcloud("down", home=tmp_path).stdout.strip() == "localcloud: not running"
+
+
+def test_an_exited_process_waiting_to_be_reaped_no_longer_counts_as_running() -> None:
+    """`down` waits for localcloud to exit; once it has, a zombie waiting for its parent (not
+    `down`: localcloud's parent was `up`) to reap it must not keep `down` waiting."""
+    from localcloud import cli
+
+    # A parent that starts a child which exits at once, and never reaps it.
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            "print(subprocess.Popen([sys.executable, '-c', 'pass']).pid, flush=True)\n"
+            "time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None
+        orphan = int(parent.stdout.readline())
+        deadline = time.monotonic() + 30
+        while not cli.is_zombie(orphan) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+        assert cli.is_zombie(orphan)
+        assert not cli.process_exists(orphan)
+        assert cli.process_exists(parent.pid)
+        assert not cli.is_zombie(parent.pid)
+    finally:
+        parent.kill()
+        parent.wait()
