@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote_plus
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from wildrydes_testing.aws import session as aws_session
 
 from localcloud import patches
 from localcloud.cloudformation import registry
@@ -36,9 +36,7 @@ def _patched() -> None:
 @pytest.fixture
 def aws() -> Iterator[Client]:
     with mock_aws():
-        session = boto3.Session(
-            aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION
-        )
+        session = aws_session()
         yield session.client
 
 

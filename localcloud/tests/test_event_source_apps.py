@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
+from wildrydes_testing.aws import session as aws_session
 
 from localcloud.eventbridge import scheduler
 from localcloud.lambda_runtime import interpreters
@@ -52,9 +52,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory, apigw_port: int) -> Iterator
 
 @pytest.fixture(scope="module")
 def aws(cloud: LocalCloud) -> Callable[[str], Any]:
-    session = boto3.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
-    )
+    session = aws_session()
     return lambda service: session.client(service, endpoint_url=cloud.endpoint_url)
 
 

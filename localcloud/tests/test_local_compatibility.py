@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import yaml
+from wildrydes_testing.aws import session as aws_session
 
 from localcloud import cli, state
 from localcloud.cloudformation import registry
@@ -42,9 +42,7 @@ def cloud() -> Iterator[LocalCloud]:
 
 @pytest.fixture(scope="module")
 def aws(cloud: LocalCloud) -> Callable[[str], Any]:
-    session = boto3.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
-    )
+    session = aws_session()
     return lambda service: session.client(service, endpoint_url=cloud.endpoint_url)
 
 

@@ -12,11 +12,11 @@ import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
 import yaml
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from wildrydes_testing.aws import session as aws_session
 
 from localcloud import patches
 from localcloud.lambda_runtime import invoke_routing
@@ -34,9 +34,7 @@ def _patched() -> None:
 @pytest.fixture
 def aws() -> Iterator[Client]:
     with mock_aws():
-        session = boto3.Session(
-            aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION
-        )
+        session = aws_session()
         yield session.client
 
 
@@ -1131,9 +1129,7 @@ def invoker() -> Iterator[_RecordingInvoker]:
 def simple_lambda() -> Iterator[Client]:
     """moto's Docker-free Lambda (LambdaSimpleBackend), with one function "fn"."""
     with mock_aws(config={"lambda": {"use_docker": False}}):
-        session = boto3.Session(
-            aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION
-        )
+        session = aws_session()
         session.client("lambda").create_function(
             FunctionName="fn",
             Runtime="python3.13",

@@ -11,15 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
+from wildrydes_testing.aws import session as aws_session
 
 from localcloud import patches
 from localcloud.cloudformation import registry
 from localcloud.tests.project_stacks import (
     MANAGED_BUCKET_STACK,
-    REGION,
     Client,
     deploy,
     deploy_project,
@@ -37,9 +36,7 @@ REQUIRED = ("StackName", "StackId", "LogicalResourceId", "PhysicalResourceId", "
 def aws() -> Iterator[Client]:
     patches.apply_all()
     with mock_aws():
-        session = boto3.Session(
-            aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION
-        )
+        session = aws_session()
         yield session.client
 
 

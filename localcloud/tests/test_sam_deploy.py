@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
+from wildrydes_testing.aws import session as aws_session
 
 from localcloud.lambda_runtime import interpreters
 from localcloud.server import LocalCloud, start
@@ -56,9 +56,7 @@ def sam_env(cloud: LocalCloud, tmp_path_factory: pytest.TempPathFactory) -> dict
 
 @pytest.fixture(scope="module")
 def aws(cloud: LocalCloud) -> Callable[[str], Any]:
-    session = boto3.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
-    )
+    session = aws_session()
     return lambda service: session.client(service, endpoint_url=cloud.endpoint_url)
 
 

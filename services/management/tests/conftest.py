@@ -13,9 +13,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
+from wildrydes_testing.aws import session as aws_session
 from wildrydes_testing.emitted import Emitted, capturing
 from wildrydes_testing.events import EventLoader, event_loader
 from wildrydes_testing.lambda_context import FakeLambdaContext
@@ -133,14 +133,7 @@ def _lambda_stream_record(record: dict[str, Any], stream_arn: str) -> dict[str, 
 def _client(service: str) -> Any:
     """One client per service for the whole run: creating clients (loading service models)
     costs more than a test. moto intercepts them whenever a mock is active."""
-    return _session().client(service, region_name=REGION)
-
-
-@functools.cache
-def _session() -> boto3.Session:
-    return boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-    )
+    return aws_session().client(service, region_name=REGION)
 
 
 @pytest.fixture
