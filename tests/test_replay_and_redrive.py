@@ -15,9 +15,9 @@ from typing import Any
 import boto3
 import pytest
 from management.rides_store import to_attributes
-from moto import mock_aws
 from wildrydes.events import sns_message
 from wildrydes.ride import Ride
+from wildrydes_testing.aws import mocked
 from wildrydes_testing.consumers import Consumer, consumer
 from wildrydes_testing.routing import make_ride, subscribe_queue
 from wildrydes_testing.sqs_events import received_event
@@ -198,7 +198,7 @@ def test_redrive_from_delivery_wraps_each_ride_for_the_consumer_and_leaves_the_r
 
 
 def test_redrive_refuses_an_empty_delivery_dlq() -> None:
-    with mock_aws():
+    with mocked():
         sqs = boto3.client("sqs", region_name=REGION)
         url = sqs.create_queue(QueueName="empty")["QueueUrl"]
         inbox = redrive.Inbox("q", "arn", "d", "arn-d", url, "topic")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from moto import mock_aws
+from wildrydes_testing.aws import mocked
 from wildrydes_testing.routing import CONSUMERS, ROUTES, Route, make_ride, routed
 
 
@@ -29,7 +29,7 @@ def test_the_routing_table_matches_the_design_rules() -> None:
 
 def test_one_topic_fans_each_ride_out_to_exactly_its_services() -> None:
     rides = {route.label: make_ride(fare=route.fare, distance=route.distance) for route in ROUTES}
-    with mock_aws():
+    with mocked():
         received = routed(CONSUMERS, rides.values())
     for service in CONSUMERS:
         expected = {rides[r.label].id for r in ROUTES if service in r.receivers}
@@ -39,6 +39,6 @@ def test_one_topic_fans_each_ride_out_to_exactly_its_services() -> None:
 @pytest.mark.parametrize("route", ROUTES, ids=[route.label for route in ROUTES])
 def test_each_boundary_ride_reaches_its_receivers(route: Route) -> None:
     ride = make_ride(fare=route.fare, distance=route.distance)
-    with mock_aws():
+    with mocked():
         received = routed(CONSUMERS, [ride])
     assert {service for service, ids in received.items() if ride.id in ids} == route.receivers

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from moto import mock_aws
+from wildrydes_testing.aws import mocked
 
 from scripts import services, smoke
 
@@ -48,7 +48,7 @@ def test_a_system_that_is_not_deployed_is_named(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
+    with mocked():
         assert smoke.main(["--prefix", "nothing-here"]) == 2
     assert "stack nothing-here-management is not deployed" in capsys.readouterr().err
 

@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import boto3
 import pytest
-from moto import mock_aws
 from wildrydes.events import sns_message
 from wildrydes.ride import Ride, RideRequest
+from wildrydes_testing.aws import mocked
 from wildrydes_testing.seed import SEED
 
 from scripts import rides, stats, trace
@@ -37,7 +37,7 @@ def test_a_ride_id_that_is_not_one_is_refused(text: str, problem: str) -> None:
 
 
 def test_an_unknown_ride_is_a_clear_error() -> None:
-    with mock_aws():
+    with mocked():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         dynamodb.create_table(
             TableName="rides",
@@ -123,7 +123,7 @@ def test_a_bad_since_is_refused(text: str, problem: str) -> None:
 
 
 def test_a_metric_total_sums_the_functions_emf_counts_in_the_window() -> None:
-    with mock_aws():
+    with mocked():
         cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
         now = datetime.now(UTC)
         for value, at in ((2, now - timedelta(minutes=5)), (3, now - timedelta(minutes=1))):

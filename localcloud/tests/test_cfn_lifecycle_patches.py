@@ -18,7 +18,7 @@ from urllib.parse import unquote_plus
 
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
+from wildrydes_testing.aws import mocked
 from wildrydes_testing.aws import session as aws_session
 
 from localcloud import patches
@@ -35,7 +35,7 @@ def _patched() -> None:
 
 @pytest.fixture
 def aws() -> Iterator[Client]:
-    with mock_aws():
+    with mocked():
         session = aws_session()
         yield session.client
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from botocore.exceptions import ClientError
-from moto import mock_aws
+from wildrydes_testing.aws import mocked
 from wildrydes_testing.aws import session as aws_session
 
 from localcloud import patches
@@ -33,7 +33,7 @@ def _patched() -> None:
 
 @pytest.fixture
 def aws() -> Iterator[Client]:
-    with mock_aws():
+    with mocked():
         session = aws_session()
         yield session.client
 
@@ -1128,7 +1128,7 @@ def invoker() -> Iterator[_RecordingInvoker]:
 @pytest.fixture
 def simple_lambda() -> Iterator[Client]:
     """moto's Docker-free Lambda (LambdaSimpleBackend), with one function "fn"."""
-    with mock_aws(config={"lambda": {"use_docker": False}}):
+    with mocked(config={"lambda": {"use_docker": False}}):
         session = aws_session()
         session.client("lambda").create_function(
             FunctionName="fn",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from moto import mock_aws
+from wildrydes_testing.aws import mocked
 from wildrydes_testing.aws import session as aws_session
 
 from localcloud import patches
@@ -35,7 +35,7 @@ REQUIRED = ("StackName", "StackId", "LogicalResourceId", "PhysicalResourceId", "
 @pytest.fixture
 def aws() -> Iterator[Client]:
     patches.apply_all()
-    with mock_aws():
+    with mocked():
         session = aws_session()
         yield session.client
 

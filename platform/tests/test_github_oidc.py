@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
-from moto import mock_aws
+from wildrydes_testing.aws import mocked
 from wildrydes_testing.packaged import sam_transform_packaged
 from wildrydes_testing.templates import REGION, REPO_ROOT, lint_findings, load_template
 
@@ -183,7 +183,7 @@ def _deploy(parameters: dict[str, str]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def deployed() -> dict[str, Any]:
-    with mock_aws():
+    with mocked():
         return _deploy({"GitHubRepository": REPO, "ExistingOidcProviderArn": PROVIDER})
 
 

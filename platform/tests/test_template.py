@@ -7,7 +7,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
+from wildrydes_testing.aws import mocked
 from wildrydes_testing.templates import (
     REGION,
     lint_findings,
@@ -38,7 +38,7 @@ def deployed() -> dict:
     """The template created as a stack in moto, with localcloud's patches for moto's gaps
     (SAM transform, KMS key tags and policy); yields the clients to inspect it."""
     apply_all()
-    with mock_aws():
+    with mocked():
         cloudformation = boto3.client("cloudformation", region_name=REGION)
         cloudformation.create_stack(StackName=STACK, TemplateBody=TEMPLATE.read_text())
         yield {

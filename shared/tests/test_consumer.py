@@ -15,7 +15,6 @@ import boto3
 import pytest
 import wildrydes
 from aws_lambda_powertools.utilities.batch.exceptions import UnexpectedBatchTypeError
-from moto import mock_aws
 from wildrydes.consumer import (
     ConfigurationError,
     FailureRateError,
@@ -32,6 +31,7 @@ from wildrydes.events import (
 )
 from wildrydes.observability import service_logger, service_metrics
 from wildrydes.ride import Ride
+from wildrydes_testing.aws import mocked
 from wildrydes_testing.emitted import Emitted, capturing
 from wildrydes_testing.lambda_context import FakeLambdaContext
 from wildrydes_testing.routing import make_ride
@@ -263,7 +263,7 @@ def test_the_built_envelope_has_the_shape_moto_delivers() -> None:
     # Handler tests use both: envelopes SNS (moto) really delivered, and built ones for poison
     # and bypass cases. They must not differ in anything the parsing could depend on.
     ride = make_ride()
-    with mock_aws():
+    with mocked():
         sns = boto3.client("sns", region_name="us-east-1")
         sqs = boto3.client("sqs", region_name="us-east-1")
         topic_arn = sns.create_topic(Name="rides")["TopicArn"]

@@ -10,7 +10,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from wildrydes.idempotent_writes import (
     is_already_recorded,
     number,
@@ -18,12 +17,13 @@ from wildrydes.idempotent_writes import (
     timestamp,
     transaction_refused_by_condition,
 )
+from wildrydes_testing.aws import mocked
 from wildrydes_testing.templates import REGION
 
 
 @pytest.fixture
 def dynamodb() -> Iterator[Any]:
-    with mock_aws():
+    with mocked():
         client = boto3.client("dynamodb", region_name=REGION)
         client.create_table(
             TableName="t",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from moto import mock_aws
+from wildrydes_testing.aws import mocked
 from wildrydes_testing.routing import ROUTES, Route, make_ride, routed
 
 
@@ -11,5 +11,5 @@ from wildrydes_testing.routing import ROUTES, Route, make_ride, routed
 def test_the_accounting_queue_gets_exactly_the_rides_of_the_routing_table(route: Route) -> None:
     ride = make_ride(fare=route.fare, distance=route.distance)
     expected = {ride.id} if "accounting" in route.receivers else set()
-    with mock_aws():
+    with mocked():
         assert routed(["accounting"], [ride]) == {"accounting": expected}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from moto import mock_aws
+from wildrydes_testing.aws import mocked
 from wildrydes_testing.aws import session as aws_session
 from wildrydes_testing.emitted import Emitted, capturing
 from wildrydes_testing.events import EventLoader, event_loader
@@ -138,7 +138,7 @@ def _client(service: str) -> Any:
 
 @pytest.fixture
 def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
-    with mock_aws():
+    with mocked():
         dynamodb = _client("dynamodb")
         dynamodb.create_table(**table_definition("RidesTable", "rides"))
         dynamodb.create_table(**table_definition("IdempotencyKeysTable", "idempotency-keys"))

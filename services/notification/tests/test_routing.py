@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from moto import mock_aws
+from wildrydes_testing.aws import mocked
 from wildrydes_testing.routing import ROUTES, Route, make_ride, routed
 
 
@@ -11,5 +11,5 @@ from wildrydes_testing.routing import ROUTES, Route, make_ride, routed
 def test_every_ride_reaches_the_notification_queue(route: Route) -> None:
     assert "notification" in route.receivers
     ride = make_ride(fare=route.fare, distance=route.distance)
-    with mock_aws():
+    with mocked():
         assert routed(["notification"], [ride]) == {"notification": {ride.id}}

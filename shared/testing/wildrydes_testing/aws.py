@@ -9,9 +9,12 @@ event handlers when created, and moto's interception is one of them.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import boto3
-import moto  # noqa: F401 - registers moto's handler before the Session copies the handlers
+from moto import mock_aws  # imported first: registers moto's handler before a Session copies them
 
 REGION = "us-east-1"
 # moto accepts any keys; these reach no account.
@@ -23,3 +26,13 @@ def session() -> boto3.Session:
     return boto3.Session(
         aws_access_key_id=TEST_KEY, aws_secret_access_key=TEST_KEY, region_name=REGION
     )
+
+
+@contextmanager
+def mocked(**mock_options: Any) -> Iterator[boto3.Session]:
+    """moto's `mock_aws`, where boto3's default Session (what `boto3.client(...)` and the
+    handlers' module-level clients use) is the shared one: moto sets it to None for each mock,
+    so every mock would otherwise load the service models again."""
+    with mock_aws(**mock_options):
+        boto3.DEFAULT_SESSION = session()  # moto puts its own value back when the mock ends
+        yield session()

@@ -13,10 +13,10 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 from wildrydes.events import sns_message
 from wildrydes.ride import Ride
 
+from wildrydes_testing.aws import mocked
 from wildrydes_testing.emitted import Emitted, capturing
 from wildrydes_testing.lambda_context import FakeLambdaContext
 from wildrydes_testing.routing import subscribe_queue, template_path
@@ -86,9 +86,9 @@ def consumer(
     environment: dict[str, str] | None = None,
     table_logical_id: str = "Table",
 ) -> Iterator[Consumer]:
-    """Inside mock_aws: the service's table, TABLE_NAME set, and the handler module imported."""
+    """Inside a moto mock: the service's table, TABLE_NAME set, and the handler module imported."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
+    with mocked():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         table = create_table_like(dynamodb, service, table_logical_id, f"{service}-table")
         monkeypatch.setenv("TABLE_NAME", table)

@@ -101,7 +101,8 @@ def subscribe_queue(sns: Any, sqs: Any, topic_arn: str, service: str) -> str:
 
 def routed(services: Iterable[str], rides: Iterable[Ride]) -> dict[str, set[str]]:
     """Publish the rides to one moto topic that every service's queue subscribes to with its
-    template's policy; the ids of the rides each queue received. Call inside mock_aws."""
+    template's policy; the ids of the rides each queue received. Call inside a moto mock
+    (wildrydes_testing.aws.mocked)."""
     sns = boto3.client("sns", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
     topic_arn = sns.create_topic(Name="RideCompletion")["TopicArn"]
