@@ -26,3 +26,23 @@ for _manifest in services.discover():
 # Handlers flush their metrics as EMF log lines, which need a namespace; the templates set it
 # from the platform's export, tests use this one.
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "WildRydes/test")
+
+# The longest files, by their wall time in `make test`: the end-to-end suite, then those that
+# run the SAM CLI or wait on batching windows. pytest-xdist (--dist loadfile) hands files to
+# its workers in collection order, and pytest collects in path order, which put these near the
+# end: one worker then ran alone for the suite's last minute. First, the short files fill the
+# gaps instead.
+LONGEST_FIRST = (
+    "tests/e2e/test_system.py",
+    "tests/e2e/test_operations.py",
+    "tests/test_new_service.py",
+    "localcloud/tests/test_sam_deploy.py",
+    "localcloud/tests/test_event_source_apps.py",
+    "localcloud/tests/test_local_compatibility.py",
+)
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    rank = {path: position for position, path in enumerate(LONGEST_FIRST)}
+    # A stable sort: the tests of a file keep their order (the end-to-end suite relies on it).
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,23 @@ def test_an_unknown_target_environment_is_refused(target: str) -> None:
 def test_the_readme_documents_every_target() -> None:
     readme = (REPO_ROOT / "README.md").read_text()
     assert sorted(t for t in declared_targets() if f"make {t}" not in readme) == []
+
+
+def test_the_files_make_test_starts_first_exist_and_lead_the_collection() -> None:
+    """conftest.LONGEST_FIRST orders make test's work; a renamed file would silently drop out."""
+    from conftest import LONGEST_FIRST
+
+    for path in LONGEST_FIRST:
+        assert (REPO_ROOT / path).is_file(), path
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    files = list(
+        dict.fromkeys(line.split("::")[0] for line in collected.splitlines() if "::" in line)
+    )
+    assert files[: len(LONGEST_FIRST)] == list(LONGEST_FIRST)

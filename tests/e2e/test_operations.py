@@ -1,5 +1,6 @@
 """Operating the deployed system in localcloud: make trace, make stats, make redrive and make
-replay, the way an operator uses them, on rides whose fate the test decides.
+replay, the way an operator uses them, on rides whose fate the test decides; and growing it,
+a service made with make new-service deployed beside the others.
 
 A module of its own (its own localcloud and deployment) so pytest-xdist runs it beside
 test_system.py.
@@ -14,14 +15,16 @@ import os
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from wildrydes.events import sns_message
 from wildrydes.ride import Ride, RideRequest
-from wildrydes_testing.repository import run_make
+from wildrydes_testing.repository import repository_copy, run_make
 
-from scripts import redrive, replay, trace
+from scripts import redrive, replay, stacks, trace
 from tests.e2e.conftest import (
     CONSUMERS,
     REPO_ROOT,
@@ -225,3 +228,43 @@ def test_trace_refuses_an_unknown_ride_and_stats_a_bad_window(system: System) ->
     result = run_make("-s", "stats", "SINCE=20d", "TARGET=local", cwd=REPO_ROOT, env=env)
     assert result.returncode != 0
     assert "more than 15 days ago" in result.stderr
+
+
+def test_a_scaffolded_service_receives_exactly_the_rides_its_filter_matches(
+    system: System, tmp_path: Path
+) -> None:
+    """make new-service in a copy of the repository, deployed beside the others: the rides its
+    filter (fare >= 100) matches arrive, once each, and no other."""
+    copy = repository_copy(tmp_path / "repo")
+    env = {**os.environ}
+    make(
+        "new-service",
+        "NAME=high-fare",
+        'FILTER={"fare":[{"numeric":[">=",100]}]}',
+        env=env,
+        cwd=copy,
+    )
+    make("deploy", "SERVICE=high-fare", "TARGET=local", env=env, cwd=copy)
+    try:
+        table = stacks.service_outputs("wild-rydes-high-fare", system.env)["TableName"]
+        fares = {
+            Decimal("5"): False,
+            Decimal("99.99"): False,
+            Decimal("100"): True,
+            Decimal("250.5"): True,
+        }
+        ids = {system.post(ride(float(fare), 3)).body["id"]: fare for fare in fares}
+        expected = {ride_id for ride_id, fare in ids.items() if fares[fare]}
+        dynamodb = system.client("dynamodb")
+
+        def recorded() -> list[str]:
+            items = dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
+            return sorted(item["rideId"]["S"] for item in items)
+
+        # Every ride reached notification (no filter): the fan-out of all four is done.
+        assert wait_until(lambda: all(system.received("notification", i) for i in ids))
+        assert wait_until(lambda: set(recorded()) >= expected)
+        wait_until(lambda: False, timeout_s=3)  # room for a late, wrong delivery to show
+        assert recorded() == sorted(expected)
+    finally:
+        make("destroy", "SERVICE=high-fare", "TARGET=local", env=env, cwd=copy)
