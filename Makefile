@@ -70,11 +70,12 @@ lint: setup ## Run every pre-commit check over all files (ruff, cfn-lint, checko
 test: setup ## Lint and every test suite (unit, templates, localcloud, end-to-end)
 	@# Lint runs beside the tests and reports after them (scripts/beside.py says why); either
 	@# failing fails. The tests: a file per worker at a time (module fixtures such as the
-	@# end-to-end suite's deployment are built once); the end-to-end file is collected first, and
-	@# as it mostly waits (batching windows, deploy polls) one worker more than cores keeps every
-	@# core busy (2 cores: 3 workers took 168-173 s where 2 took 212-234 s).
+	@# end-to-end suite's deployment are built once), handed out in collection order, where
+	@# conftest.py puts the longest files first (xdist's own reordering, by test count, started
+	@# the end-to-end files last: 216-228 s where this order takes 197 s). As those mostly wait
+	@# (batching windows, deploy polls), one worker more than cores keeps every core busy.
 	$(PY) -m scripts.beside --beside "$(VENV)/bin/pre-commit run --all-files --show-diff-on-failure" \
-	  -- $(VENV)/bin/pytest -q --numprocesses $(TEST_WORKERS) --dist loadfile
+	  -- $(VENV)/bin/pytest -q --numprocesses $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: test-service
 test-service: setup ## Tests of one stack: make test-service SERVICE=accounting
