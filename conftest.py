@@ -4,6 +4,7 @@ import os
 import platform
 import sys
 from pathlib import Path
+from typing import Any
 
 from scripts import services
 
@@ -29,9 +30,10 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "WildRydes/test")
 
 # The longest files, by their wall time in `make test`: the end-to-end suite, then those that
 # run the SAM CLI or wait on batching windows. pytest-xdist (--dist loadfile) hands files to
-# its workers in collection order, and pytest collects in path order, which put these near the
-# end: one worker then ran alone for the suite's last minute. First, the short files fill the
-# gaps instead.
+# its workers in collection order, and without this the end-to-end files came near the end
+# (collected with the rest of tests/, and xdist's own reordering by test count puts files
+# with few tests last): one worker then ran alone for the suite's last minute. First, the
+# short files fill the gaps instead.
 LONGEST_FIRST = (
     "tests/e2e/test_system.py",
     "tests/e2e/test_operations.py",
@@ -42,7 +44,7 @@ LONGEST_FIRST = (
 )
 
 
-def pytest_collection_modifyitems(items: list) -> None:
+def pytest_collection_modifyitems(items: list[Any]) -> None:
     rank = {path: position for position, path in enumerate(LONGEST_FIRST)}
     # A stable sort: the tests of a file keep their order (the end-to-end suite relies on it).
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))

@@ -128,12 +128,20 @@ def process_exists(pid: int) -> bool:
 
 
 def is_zombie(pid: int) -> bool:
-    """True when `pid` has exited and waits to be reaped (read from /proc where there is one)."""
+    """True when `pid` has exited and waits to be reaped: read from /proc where there is one
+    (Linux), else from `ps` (macOS)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
             return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        if os.path.isdir("/proc/self"):
+            return False  # /proc is there, the process is not
     except (OSError, IndexError):
         return False
+    listed = subprocess.run(
+        ["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True, check=False
+    )
+    return listed.stdout.strip().startswith("Z")
 
 
 def tail(path: os.PathLike[str], lines: int = 40) -> str:

@@ -117,11 +117,16 @@ def target_environment(target: str) -> dict[str, str]:
 _print_lock = threading.Lock()
 
 
+def say(folder: Path, line: str) -> None:
+    """A line prefixed with the stack folder (deploys run side by side)."""
+    with _print_lock:
+        print(f"[{folder.relative_to(REPO_ROOT)}] {line}", flush=True)
+
+
 def run(sam_args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
     """Run a SAM command, its output prefixed with the stack folder (deploys run side by side)."""
     label = str(cwd.relative_to(REPO_ROOT))
-    with _print_lock:
-        print(f"[{label}] + sam {' '.join(sam_args)}", flush=True)
+    say(cwd, f"+ sam {' '.join(sam_args)}")
     command, sam_env = sam_command(env)
     process = subprocess.Popen(
         [*command, *sam_args],
@@ -167,7 +172,11 @@ def built(stack: Stack, env: Mapping[str, str]) -> Iterator[Path]:
     snapshot = Path(tempfile.mkdtemp(prefix="deploy-", dir=work))
     try:
         with open(work / "build.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                say(stack.folder, "waiting for another build of this folder to finish")
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
             run(["build", "--cached", "--parallel"], stack.folder, env)
             shutil.copytree(work / "build", snapshot, copy_function=os.link, dirs_exist_ok=True)
         yield snapshot / "template.yaml"
@@ -182,15 +191,20 @@ def deploy(stack: Stack, env: Mapping[str, str]) -> None:
         deploy_built(stack, template, build_env)
 
 
+def config_file(stack: Stack) -> list[str]:
+    """SAM reads samconfig.toml beside the template it is given, which is now the snapshot's:
+    name the stack's own (when it has one; without, SAM's defaults apply as before)."""
+    config = stack.folder / "samconfig.toml"
+    return ["--config-file", str(config)] if config.is_file() else []
+
+
 def deploy_built(stack: Stack, template: Path, env: Mapping[str, str]) -> None:
     run(
         [
             "deploy",
             "--template-file",
             str(template.relative_to(stack.folder)),
-            # SAM reads samconfig.toml beside the template it is given; this one is the stack's.
-            "--config-file",
-            str(stack.folder / "samconfig.toml"),
+            *config_file(stack),
             "--stack-name",
             stack.stack_name,
             "--parameter-overrides",
@@ -230,7 +244,9 @@ _sessions_lock = threading.Lock()
 def _session(*credentials: str | None) -> Any:
     """One boto3 Session per set of credentials: a new Session loads every service model and
     the endpoint rules again (~0.1 CPU-s per client), a known one makes a client in ~4 ms,
-    which matters to tools and tests that poll. Keyed on botocore's list of built-in event
+    which matters to tools and tests that poll. A Session lives as long as the process (credential
+    files edited meanwhile are not read again; refreshable credentials still refresh). Keyed on
+    botocore's list of built-in event
     handlers as well, since a Session copies that list when created and moto adds to it when
     imported (a Session made before would not be mocked)."""
     from botocore.handlers import BUILTIN_HANDLERS

@@ -5,12 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from scripts import beside
 
 SH = "/bin/sh"
+REPO_ROOT = Path(beside.__file__).resolve().parents[1]
 
 
 def run(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -20,7 +22,7 @@ def run(*argv: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
         check=False,
-        cwd=beside.__file__.rsplit("/scripts/", 1)[0],
+        cwd=REPO_ROOT,
     )
 
 
@@ -59,8 +61,43 @@ def test_a_command_that_does_not_exist_is_a_clear_error() -> None:
     assert result.returncode == 2
     assert "cannot run /nonexistent/pre-commit run" in result.stderr
     result = run("--beside", "true", "--", "/nonexistent/pytest")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "cannot run /nonexistent/pytest" in result.stderr
+
+
+def test_a_sigterm_reaches_both_commands_and_each_report_is_still_printed(tmp_path: Path) -> None:
+    """Both commands get the signal and stop their own way (each trap writes a file), and
+    beside waits for them: what the side command printed still follows."""
+    # Each traps TERM: stops its sleep, leaves a file, exits with its own code.
+    side = f"trap 'kill $!; echo side stopped; touch {tmp_path}/side; exit 7' TERM; echo side up"
+    main = f"trap 'kill $!; touch {tmp_path}/main; exit 9' TERM"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "scripts.beside",
+            "--beside",
+            f'{SH} -c "{side}; sleep 30 & wait"',
+            "--",
+            SH,
+            "-c",
+            f"{main}; sleep 30 & wait",
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1)  # both started
+    process.terminate()
+    out, err = process.communicate(timeout=20)
+
+    assert process.returncode == 1
+    assert (tmp_path / "side").exists()
+    assert (tmp_path / "main").exists()
+    assert "side up\nside stopped" in out
+    assert "exited 9" in err
+    assert "exited 7" in err
 
 
 @pytest.mark.parametrize("argv", [["--beside", "true"], ["--beside", "", "--", "true"], ["true"]])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from wildrydes_testing.repository import run_make
@@ -59,19 +59,27 @@ def test_the_readme_documents_every_target() -> None:
 
 def test_the_files_make_test_starts_first_exist_and_lead_the_collection() -> None:
     """conftest.LONGEST_FIRST orders make test's work; a renamed file would silently drop out."""
-    from conftest import LONGEST_FIRST
+    from conftest import LONGEST_FIRST, pytest_collection_modifyitems
 
     for path in LONGEST_FIRST:
         assert (REPO_ROOT / path).is_file(), path
-    collected = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
-    files = list(
-        dict.fromkeys(line.split("::")[0] for line in collected.splitlines() if "::" in line)
-    )
-    assert files[: len(LONGEST_FIRST)] == list(LONGEST_FIRST)
+    collected = [
+        SimpleNamespace(nodeid=nodeid)
+        for nodeid in (
+            "platform/tests/test_template.py::test_a",
+            f"{LONGEST_FIRST[1]}::test_first",
+            "tests/test_stacks.py::test_b",
+            f"{LONGEST_FIRST[0]}::test_first",
+            f"{LONGEST_FIRST[1]}::test_second",
+            f"{LONGEST_FIRST[0]}::test_second",
+        )
+    ]
+    pytest_collection_modifyitems(collected)  # type: ignore[arg-type]
+    assert [item.nodeid for item in collected] == [
+        f"{LONGEST_FIRST[0]}::test_first",
+        f"{LONGEST_FIRST[0]}::test_second",
+        f"{LONGEST_FIRST[1]}::test_first",
+        f"{LONGEST_FIRST[1]}::test_second",
+        "platform/tests/test_template.py::test_a",
+        "tests/test_stacks.py::test_b",
+    ]

@@ -149,6 +149,7 @@ def fake_sam(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeSam:
     monkeypatch.setattr(stacks, "REPO_ROOT", tmp_path)
     monkeypatch.setattr(stacks, "run", fake.run)
     (tmp_path / "services/accounting").mkdir(parents=True)
+    (tmp_path / "services/accounting/samconfig.toml").write_text("version = 0.1\n")
     return fake
 
 
@@ -174,12 +175,14 @@ def test_a_deploy_builds_then_deploys_from_the_stack_folder_with_its_tags(
 def test_deploys_from_one_folder_at_once_build_in_turn_and_each_deploys_its_own_build(
     fake_sam: FakeSam,
 ) -> None:
+    (fake_sam.root / "services/accounting/samconfig.toml").unlink()  # SAM's defaults, then
     targets = [stacks.parse_stack("accounting", prefix) for prefix in ("one", "two", "three")]
     with ThreadPoolExecutor(max_workers=3) as pool:
         for done in [pool.submit(stacks.deploy, t, fake_sam.env) for t in targets]:
             done.result()
 
     assert sorted(fake_sam.deployed) == ["build 0", "build 1", "build 2"]
+    assert not any("--config-file" in command for command, _ in fake_sam.ran)
 
 
 def test_services_get_the_ci_permissions_boundary_when_one_is_set(
@@ -212,11 +215,12 @@ def test_sam_runs_plain_against_aws_and_through_localcloud_sam_cli_on_an_endpoin
 
 def test_clients_for_the_same_credentials_share_one_session_and_others_get_their_own() -> None:
     env = {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b", "AWS_REGION": "eu-west-1"}
+    stacks._cached_session.cache_clear()
     first, second = stacks.client("sqs", env), stacks.client("sns", env)
+    assert stacks._cached_session.cache_info()[:2] == (1, 1)  # (hits, misses): one Session
     other = stacks.client("sqs", {**env, "AWS_ACCESS_KEY_ID": "c"})
+    assert stacks._cached_session.cache_info()[:2] == (1, 2)  # other keys: a Session of their own
 
-    credentials = ("a", "b", None, "eu-west-1", None)
-    assert stacks._session(*credentials) is stacks._session(*credentials)
     assert first.meta.region_name == second.meta.region_name == "eu-west-1"
-    assert other._request_signer._credentials.access_key == "c"
     assert first._request_signer._credentials.access_key == "a"
+    assert other._request_signer._credentials.access_key == "c"

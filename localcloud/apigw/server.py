@@ -53,12 +53,11 @@ from localcloud.apigw.routes import ApiCatalog, Route, RouteNotFound, StageNotFo
 from localcloud.apigw.throttle import Throttles
 from localcloud.lambda_runtime.functions import FunctionNotFound
 from localcloud.lambda_runtime.invoker import Invoker, Throttled
-from localcloud.loopback import refusal, refusal_body
+from localcloud.loopback import BIND_ADDRESS, refusal, refusal_body
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 4567
-_HOST = "127.0.0.1"
 
 
 def _built_in(error: GatewayError) -> ProxyResponse:
@@ -279,7 +278,7 @@ class _Server(ThreadingHTTPServer):
 
 class ApiGatewayServer:
     def __init__(self, gateway: ApiGateway, port: int = DEFAULT_PORT) -> None:
-        self._server = _Server((_HOST, port), _Handler)
+        self._server = _Server((BIND_ADDRESS, port), _Handler)
         self._server.gateway = gateway
         self._thread = threading.Thread(
             # A short poll interval: stop() waits for the loop to notice (0.5 s by default).
@@ -295,7 +294,7 @@ class ApiGatewayServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{_HOST}:{self.port}"
+        return f"http://{BIND_ADDRESS}:{self.port}"
 
     def invoke_url(self, api_id: str, stage: str) -> str:
         return f"{self.base_url}/{api_id}/{stage}"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from localcloud import patches
+from localcloud.cli import is_zombie
 from localcloud.lambda_runtime import interpreters, invoke_routing, native_packages
 from localcloud.lambda_runtime.artifacts import ArtifactCache
 from localcloud.runtime import Runtime
@@ -21,9 +22,7 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # A zombie still answers kill(0); it is gone for our purposes once its state is Z.
-    status = Path(f"/proc/{pid}/stat")
-    return status.exists() and status.read_text().split()[2] != "Z"
+    return not is_zombie(pid)  # a zombie still answers kill(0); it is gone for our purposes
 
 
 def test_stop_leaves_no_worker_processes_and_hands_invoke_back(

@@ -18,6 +18,7 @@ _SKIPPED = (
     ".aws-sam",
     ".localcloud",
     "__pycache__",
+    ".pycache",
     ".pytest_cache",
     ".ruff_cache",
     ".hypothesis",  # another pytest-xdist worker may be writing there during the copy
