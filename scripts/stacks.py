@@ -244,11 +244,11 @@ _sessions_lock = threading.Lock()
 def _session(*credentials: str | None) -> Any:
     """One boto3 Session per set of credentials: a new Session loads every service model and
     the endpoint rules again (~0.1 CPU-s per client), a known one makes a client in ~4 ms,
-    which matters to tools and tests that poll. A Session lives as long as the process (credential
-    files edited meanwhile are not read again; refreshable credentials still refresh). Keyed on
-    botocore's list of built-in event
-    handlers as well, since a Session copies that list when created and moto adds to it when
-    imported (a Session made before would not be mocked)."""
+    which matters to tools and tests that poll. A Session lives as long as the process
+    (credential files edited meanwhile are not read again; refreshable credentials still
+    refresh). Keyed on botocore's list of built-in event handlers as well: a Session copies
+    that list when created, and moto adds to it when imported (a Session made before would
+    not be mocked)."""
     from botocore.handlers import BUILTIN_HANDLERS
 
     return _cached_session(len(BUILTIN_HANDLERS), *credentials)
