@@ -184,9 +184,13 @@ def built(stack: Stack, env: Mapping[str, str]) -> Iterator[Path]:
         shutil.rmtree(snapshot, ignore_errors=True)
 
 
+def build_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment for SAM: python3.13 (what `sam build` runs the layer's pip with) first."""
+    return {**env, "PATH": f"{find_python313(env)}{os.pathsep}{env.get('PATH', '')}"}
+
+
 def deploy(stack: Stack, env: Mapping[str, str]) -> None:
-    build_env = dict(env)
-    build_env["PATH"] = f"{find_python313(env)}{os.pathsep}{env.get('PATH', '')}"
+    build_env = build_environment(env)
     with built(stack, build_env) as template:
         deploy_built(stack, template, build_env)
 
@@ -348,17 +352,36 @@ def logs(stack: Stack, env: Mapping[str, str]) -> None:
 
 
 def deploy_all(stacks: Sequence[Stack], env: Mapping[str, str]) -> None:
-    """The platform first (every service imports it), then the services side by side: they
-    are independent stacks, and SAM spends most of a deploy waiting on CloudFormation."""
-    platform = [stack for stack in stacks if stack.name == PLATFORM]
-    services = [stack for stack in stacks if stack.name != PLATFORM]
-    for stack in platform:
-        deploy(stack, env)
-    with ThreadPoolExecutor(max_workers=max(1, len(services))) as pool:
-        futures = [pool.submit(deploy, stack, env) for stack in services]
-        errors = [str(f.exception()) for f in futures if f.exception() is not None]
+    """Every stack's `sam build` at once (a build needs nothing deployed), then the platform's
+    deploy (every service imports it), then the services' side by side: they are independent
+    stacks, and SAM spends most of a deploy waiting on CloudFormation. A service that fails
+    to build or deploy stops no other service; the platform failing stops them all."""
+    build_env = build_environment(env)
+    with contextlib.ExitStack() as snapshots, ThreadPoolExecutor(max(1, len(stacks))) as pool:
+        builds = {stack: pool.submit(_enter, built(stack, build_env)) for stack in stacks}
+        templates: dict[Stack, Path] = {}
+        errors: list[str] = []
+        for stack, build in builds.items():
+            if build.exception() is not None:
+                errors.append(str(build.exception()))
+                continue
+            snapshot, templates[stack] = build.result()
+            snapshots.push(snapshot.__exit__)  # the snapshot is removed once all deploys end
+        for stack in stacks:
+            if stack.name == PLATFORM:
+                if stack not in templates:
+                    raise StackError("; ".join(errors))
+                deploy_built(stack, templates[stack], build_env)
+        services = [stack for stack in stacks if stack.name != PLATFORM and stack in templates]
+        deploys = [pool.submit(deploy_built, s, templates[s], build_env) for s in services]
+        errors += [str(f.exception()) for f in deploys if f.exception() is not None]
     if errors:
         raise StackError("; ".join(errors))
+
+
+def _enter(snapshot: contextlib.AbstractContextManager[Path]) -> tuple[Any, Path]:
+    """Enter a `built` snapshot in a worker thread; the caller exits it."""
+    return snapshot, snapshot.__enter__()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

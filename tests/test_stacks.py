@@ -185,6 +185,42 @@ def test_deploys_from_one_folder_at_once_build_in_turn_and_each_deploys_its_own_
     assert not any("--config-file" in command for command, _ in fake_sam.ran)
 
 
+def test_deploy_all_builds_every_stack_first_then_the_platform_then_the_services(
+    fake_sam: FakeSam,
+) -> None:
+    for folder in ("platform", "services/notification", "services/extraordinary"):
+        (fake_sam.root / folder).mkdir(parents=True, exist_ok=True)
+    broken = fake_sam.root / "services/extraordinary/.aws-sam"
+    broken.mkdir(parents=True)
+    (broken / "build").write_text("a file where sam build wants a folder: this build fails")
+    names = ("platform", "accounting", "notification", "extraordinary")
+
+    with pytest.raises(stacks.StackError):
+        stacks.deploy_all([stacks.parse_stack(name, "one") for name in names], fake_sam.env)
+
+    steps = [(command[0], cwd.name) for command, cwd in fake_sam.ran]
+    deploys = [folder for step, folder in steps if step == "deploy"]
+    assert deploys[0] == "platform"
+    assert sorted(deploys[1:]) == ["accounting", "notification"]  # extraordinary did not build
+    first_deploy = steps.index(("deploy", "platform"))
+    assert sorted(folder for step, folder in steps[:first_deploy] if step == "build") == sorted(
+        ["platform", "accounting", "notification", "extraordinary"]
+    )
+    left = list(fake_sam.root.glob("**/.aws-sam/deploy-*"))
+    assert left == []  # every snapshot removed
+
+
+def test_deploy_all_deploys_nothing_when_the_platform_does_not_build(fake_sam: FakeSam) -> None:
+    (fake_sam.root / "platform/.aws-sam").mkdir(parents=True)
+    (fake_sam.root / "platform/.aws-sam/build").write_text("not a folder")
+
+    with pytest.raises(stacks.StackError):
+        stacks.deploy_all(
+            [stacks.parse_stack(name, "one") for name in ("platform", "accounting")], fake_sam.env
+        )
+    assert [command for command, _ in fake_sam.ran if command[0] == "deploy"] == []
+
+
 def test_services_get_the_ci_permissions_boundary_when_one_is_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
