@@ -125,7 +125,6 @@ def say(folder: Path, line: str) -> None:
 
 def run(sam_args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
     """Run a SAM command, its output prefixed with the stack folder (deploys run side by side)."""
-    label = str(cwd.relative_to(REPO_ROOT))
     say(cwd, f"+ sam {' '.join(sam_args)}")
     command, sam_env = sam_command(env)
     process = subprocess.Popen(
@@ -138,10 +137,12 @@ def run(sam_args: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
     )
     assert process.stdout is not None
     for line in process.stdout:
-        with _print_lock:
-            print(f"[{label}] {line}", end="", flush=True)
+        say(cwd, line.rstrip("\n"))
     if process.wait() != 0:
-        raise StackError(f"{label}: `sam {sam_args[0]}` failed with exit code {process.returncode}")
+        raise StackError(
+            f"{cwd.relative_to(REPO_ROOT)}: `sam {sam_args[0]}` failed with exit code "
+            f"{process.returncode}"
+        )
 
 
 def sam() -> str:
@@ -187,12 +188,6 @@ def built(stack: Stack, env: Mapping[str, str]) -> Iterator[Path]:
 def build_environment(env: Mapping[str, str]) -> dict[str, str]:
     """The environment for SAM: python3.13 (what `sam build` runs the layer's pip with) first."""
     return {**env, "PATH": f"{find_python313(env)}{os.pathsep}{env.get('PATH', '')}"}
-
-
-def deploy(stack: Stack, env: Mapping[str, str]) -> None:
-    build_env = build_environment(env)
-    with built(stack, build_env) as template:
-        deploy_built(stack, template, build_env)
 
 
 def config_file(stack: Stack) -> list[str]:

@@ -156,7 +156,7 @@ def fake_sam(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeSam:
 def test_a_deploy_builds_then_deploys_from_the_stack_folder_with_its_tags(
     fake_sam: FakeSam,
 ) -> None:
-    stacks.deploy(stacks.parse_stack("accounting", "staging"), fake_sam.env)
+    stacks.deploy_all([stacks.parse_stack("accounting", "staging")], fake_sam.env)
 
     (build, build_cwd), (deploy, deploy_cwd) = fake_sam.ran
     folder = fake_sam.root / "services/accounting"
@@ -178,7 +178,7 @@ def test_deploys_from_one_folder_at_once_build_in_turn_and_each_deploys_its_own_
     (fake_sam.root / "services/accounting/samconfig.toml").unlink()  # SAM's defaults, then
     targets = [stacks.parse_stack("accounting", prefix) for prefix in ("one", "two", "three")]
     with ThreadPoolExecutor(max_workers=3) as pool:
-        for done in [pool.submit(stacks.deploy, t, fake_sam.env) for t in targets]:
+        for done in [pool.submit(stacks.deploy_all, [t], fake_sam.env) for t in targets]:
             done.result()
 
     assert sorted(fake_sam.deployed) == ["build 0", "build 1", "build 2"]
