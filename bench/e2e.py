@@ -11,8 +11,9 @@
    runs from its POST's start until the last consumer whose filter policy matches it
    (smoke.Consumer.should_receive) has its record; the moment is the consumer handler's own
    timestamp in that record (sentAt, bookedAt, flaggedAt: wall clock, same machine). A
-   background poller scans the three consumer tables (ConsistentRead, two attributes) to learn
-   when every record is there; its rounds do not limit the measured latency.
+   background poller reads the records still awaited by key (BatchGetItem, ConsistentRead, two
+   attributes) to learn when every record is there; its rounds do not limit the measured
+   latency, and cost what is in flight, not what the tables already hold.
 2. Baseline, same run: a raw moto server in its own process (as localcloud's moto is) with one
    SNS topic and three SQS queues subscribed with the deployed subscriptions' filter policies.
    The same N rides (wildrydes.events.sns_message) are published from C threads; one
@@ -58,10 +59,11 @@ from scripts import smoke, stacks  # noqa: E402
 
 DEPLOY_TIMEOUT_S = 900
 WARM_UP_TIMEOUT_S = 180.0
-# Pause between two scans of the consumer tables: the scans load localcloud's moto server, which
+# Pause between two reads of the consumer tables: the reads load localcloud's moto server, which
 # the system under test uses too. Latencies come from the records' own timestamps, so the pause
 # only delays noticing that a run is complete.
-SCAN_PAUSE_S = 0.25
+READ_PAUSE_S = 0.25
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 POLLER_LIMIT_S = 1800.0  # a poller stops by itself after this, whatever happens
 MAX_THROTTLE_RETRIES = 8
 OVERHEAD_TARGET_MS = 5.0
@@ -318,6 +320,9 @@ class Localcloud:
         self.key = smoke.api_key(outputs, env)
         self.consumers = smoke.consumers("wild-rydes", env)
         self._dynamodb = stacks.client("dynamodb", env)
+        # (service, ride id) accepted by the API and not yet found in the service's table.
+        self._outstanding: dict[Seen, None] = {}
+        self._outstanding_lock = threading.Lock()
         self.batching_windows: dict[str, int] = {}  # event source kind -> longest window (s)
         lambda_client = stacks.client("lambda", env)
         for page in lambda_client.get_paginator("list_event_source_mappings").paginate():
@@ -351,31 +356,48 @@ class Localcloud:
         if status != 201 or "id" not in body:
             return None, attempt
         expected = frozenset(c.service for c in self.consumers if c.should_receive(body))
+        self._expect(body["id"], expected)
         return Submitted(body["id"], began, elapsed_ms, expected), attempt
 
-    def _scan(self) -> Iterator[tuple[str, str, float | None]]:
-        """(service, ride id, when its handler recorded it) for every record in the tables."""
+    def _expect(self, ride_id: str, services: frozenset[str]) -> None:
+        with self._outstanding_lock:
+            for service in services:
+                self._outstanding[(service, ride_id)] = None
+
+    def _read_delivered(self) -> Iterator[tuple[str, str, float | None]]:
+        """(service, ride id, when its handler recorded it) for the awaited records that now
+        exist. Only records still awaited are read (by key, ConsistentRead), so a round costs
+        what is in flight, not what the tables hold: the observer must not load localcloud
+        more as the tables grow (the baseline's receivers cost nothing per old message)."""
+        with self._outstanding_lock:
+            awaited = list(self._outstanding)
         for consumer in self.consumers:
+            ride_ids = [ride_id for service, ride_id in awaited if service == consumer.service]
             # The item key and record time of a ride, from the service's manifest.
-            key = consumer.received.item_key("")
-            attribute, prefix = next(iter(key)), next(iter(key.values()))["S"]
+            attribute, prefix = next(iter(consumer.received.item_key("").items()))
             recorded_at = consumer.received.recorded_at
-            pages = self._dynamodb.get_paginator("scan").paginate(
-                TableName=consumer.table,
-                ConsistentRead=True,
-                ProjectionExpression="#k, #t",
-                ExpressionAttributeNames={"#k": attribute, "#t": recorded_at},
-            )
-            for page in pages:
-                for item in page["Items"]:
-                    value = item[attribute]["S"]
-                    if value.startswith(prefix):
-                        moment = item.get(recorded_at, {}).get("S")
-                        when = iso_seconds(moment) if moment else None
-                        yield consumer.service, value[len(prefix) :], when
+            for start in range(0, len(ride_ids), BATCH_GET_LIMIT):
+                chunk = ride_ids[start : start + BATCH_GET_LIMIT]
+                answer = self._dynamodb.batch_get_item(
+                    RequestItems={
+                        consumer.table: {
+                            "Keys": [consumer.received.item_key(ride_id) for ride_id in chunk],
+                            "ConsistentRead": True,
+                            "ProjectionExpression": "#k, #t",
+                            "ExpressionAttributeNames": {"#k": attribute, "#t": recorded_at},
+                        }
+                    }
+                )
+                # Keys left unprocessed stay awaited: the next round asks again.
+                for item in answer["Responses"].get(consumer.table, []):
+                    ride_id = item[attribute]["S"][len(prefix["S"]) :]
+                    moment = item.get(recorded_at, {}).get("S")
+                    with self._outstanding_lock:
+                        self._outstanding.pop((consumer.service, ride_id), None)
+                    yield consumer.service, ride_id, iso_seconds(moment) if moment else None
 
     def pollers(self) -> list[Poller]:
-        return [Poller(self._scan, SCAN_PAUSE_S)]
+        return [Poller(self._read_delivered, READ_PAUSE_S)]
 
 
 # ---- raw moto baseline ---------------------------------------------------------------------

@@ -1443,6 +1443,70 @@ def test_sns_signs_every_message_with_one_certificate_per_key(aws: Client) -> No
     assert first == second
 
 
+def _moto_queue(name: str) -> Any:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sqs.models import sqs_backends
+
+    return sqs_backends[DEFAULT_ACCOUNT_ID][REGION].queues[name]
+
+
+def _attribute_computations_per_receive(
+    aws: Client, name: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, int]:
+    """(messages received, full attribute computations) for one ReceiveMessage of ten from a
+    queue of 30 messages."""
+    from moto.sqs.models import Queue
+
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    for start in range(0, 30, 10):
+        sqs.send_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "MessageBody": f"ride {i}"} for i in range(start, start + 10)],
+        )
+    computations: list[str] = []
+    real = Queue.__dict__["attributes"]
+    this_thread = threading.get_ident()
+
+    def counted(queue: Queue) -> dict[str, Any]:
+        if threading.get_ident() == this_thread and queue.name == name:
+            computations.append(queue.name)
+        return real.fget(queue)
+
+    monkeypatch.setattr(Queue, "attributes", property(counted))
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    monkeypatch.setattr(Queue, "attributes", real)
+    return len(received), len(computations)
+
+
+def test_sqs_receive_checks_retention_without_computing_every_attribute(
+    aws: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with patches.disabled("check_sqs_retention_without_every_attribute"):
+        received, computations = _attribute_computations_per_receive(aws, "gap", monkeypatch)
+    # the gap: every attribute, counts that walk the queue's messages, three times per message
+    assert (received, computations) == (10, 30)
+
+    assert _attribute_computations_per_receive(aws, "fixed", monkeypatch) == (10, 0)
+
+
+@pytest.mark.parametrize("patched", [False, True], ids=["moto", "patched"])
+def test_sqs_receive_still_drops_messages_past_their_retention(aws: Client, patched: bool) -> None:
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName="short", Attributes={"MessageRetentionPeriod": "60"})[
+        "QueueUrl"
+    ]
+    sqs.send_message(QueueUrl=url, MessageBody="kept")
+    sqs.send_message(QueueUrl=url, MessageBody="expired")
+    expired = next(m for m in _moto_queue("short")._messages if m.body == "expired")
+    expired.sent_timestamp -= 61_000  # sent 61 s earlier than it was: past the 60 s retention
+
+    switched_off = () if patched else ("check_sqs_retention_without_every_attribute",)
+    with patches.disabled(*switched_off):
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    assert [m["Body"] for m in answer["Messages"]] == ["kept"]
+
+
 # --- k. SQS message move tasks (DLQ redrive) ---------------------------------------------------
 
 
