@@ -2,6 +2,7 @@
 
 import os
 import platform
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,3 +49,15 @@ def pytest_collection_modifyitems(items: list[Any]) -> None:
     rank = {path: position for position, path in enumerate(LONGEST_FIRST)}
     # A stable sort: the tests of a file keep their order (the end-to-end suite relies on it).
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
+def pytest_sessionfinish(session: Any) -> None:
+    """Drop the bytecode compiled from this session's temporary folders (copies of the
+    repository, extracted Lambda code): under the Makefile's PYTHONPYCACHEPREFIX it mirrors
+    paths that are gone after the run, ~32 MB a run that nothing would ever read again."""
+    if sys.pycache_prefix is None or hasattr(session.config, "workerinput"):
+        return  # no prefix, or an xdist worker: the controller's basetemp holds the workers'
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    basetemp = factory.getbasetemp() if factory is not None else None
+    if basetemp is not None:
+        shutil.rmtree(Path(sys.pycache_prefix) / basetemp.relative_to(basetemp.anchor), True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -83,3 +84,27 @@ def test_the_files_make_test_starts_first_exist_and_lead_the_collection() -> Non
         "platform/tests/test_template.py::test_a",
         "tests/test_stacks.py::test_b",
     ]
+
+
+def test_the_session_drops_the_bytecode_of_its_temporary_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import pytest_sessionfinish
+
+    prefix, basetemp = tmp_path / "pycache", tmp_path / "pytest-of-someone" / "pytest-7"
+    mirrored = prefix / basetemp.relative_to(basetemp.anchor) / "popen-gw0" / "repo"
+    mirrored.mkdir(parents=True)
+    (mirrored / "module.cpython-311.pyc").write_bytes(b"bytecode")
+    kept = prefix / tmp_path.relative_to(tmp_path.anchor) / "other-session"
+    kept.mkdir()
+    monkeypatch.setattr(sys, "pycache_prefix", str(prefix))
+    factory = SimpleNamespace(getbasetemp=lambda: basetemp)
+
+    worker = SimpleNamespace(config=SimpleNamespace(workerinput={}, _tmp_path_factory=factory))
+    pytest_sessionfinish(worker)  # type: ignore[arg-type]
+    assert mirrored.is_dir()  # a worker leaves it: the controller's folder holds every worker's
+
+    controller = SimpleNamespace(config=SimpleNamespace(_tmp_path_factory=factory))
+    pytest_sessionfinish(controller)  # type: ignore[arg-type]
+    assert not (prefix / basetemp.relative_to(basetemp.anchor)).exists()
+    assert kept.is_dir()

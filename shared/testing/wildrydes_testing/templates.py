@@ -2,6 +2,8 @@
 
 Tests check the real `template.yaml` files, so these helpers use the same engines the
 deploy path uses: cfn-lint's loader and rules, samtranslator's transform, and `sam validate`.
+Those engines are imported where they are used: they take ~2 s to import, and modules that
+only need REGION (the event builders, `make new-service`'s scaffold) should not pay it.
 """
 
 from __future__ import annotations
@@ -13,22 +15,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cfnlint.api import ManualArgs, lint_file
-from cfnlint.decode.cfn_yaml import load
-from samtranslator.translator.transform import transform
-
 REPO_ROOT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
 
 
 def load_template(path: Path) -> dict[str, Any]:
     """Parse a template; short-form tags (!Ref, !Sub...) come back as Fn:: dictionaries."""
+    from cfnlint.decode.cfn_yaml import load
+
     return dict(load(str(path)))
 
 
 def lint_findings(path: Path) -> list[str]:
     """cfn-lint's findings for one template, as readable lines (empty when clean), with the
     settings `make lint` uses (.cfnlintrc.yaml: informational checks included)."""
+    from cfnlint.api import ManualArgs, lint_file
+
     config = ManualArgs(include_checks=["I"])
     return [f"{m.rule.id} {m.message} (line {m.linenumber})" for m in lint_file(path, config)]
 
@@ -43,6 +45,8 @@ class _OfflinePolicyLoader:
 
 def sam_transform(path: Path, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
     """The plain CloudFormation template SAM would deploy for this template."""
+    from samtranslator.translator.transform import transform
+
     template = copy.deepcopy(load_template(path))
     if "Transform" not in template:
         return template
