@@ -221,6 +221,80 @@ def test_deploy_all_deploys_nothing_when_the_platform_does_not_build(fake_sam: F
     assert [command for command, _ in fake_sam.ran if command[0] == "deploy"] == []
 
 
+CONSUMER_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Layer:
+    Type: AWS::Serverless::LayerVersion
+    Properties: {ContentUri: ../../shared/layer/}
+  Inbox:
+    Type: AWS::Serverless::Application
+    Properties: {Location: ../../shared/templates/inbox.yaml}
+  Function:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Description: Books every ride
+      KmsKeyArn: !Select [1, !Split ["/", !ImportValue platform-KeyArn]]
+"""
+
+
+def _builds(fake: FakeSam) -> int:
+    return sum(1 for command, _ in fake.ran if command[0] == "build")
+
+
+def test_a_build_is_run_again_only_when_something_it_reads_changed(
+    fake_sam: FakeSam, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, folder = fake_sam.root, fake_sam.root / "services/accounting"
+    for path, text in {
+        folder / "template.yaml": CONSUMER_TEMPLATE,
+        folder / "src/handler.py": "RATE = 1\n",
+        folder / "tests/test_handler.py": "def test(): pass\n",
+        root / "shared/layer/requirements.txt": "pydantic==2.12.5\n",
+        root / "shared/templates/inbox.yaml": "Resources: {}\n",
+    }.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    accounting = [stacks.parse_stack("accounting", "one")]
+
+    stacks.deploy_all(accounting, fake_sam.env)
+    stacks.deploy_all(accounting, fake_sam.env)
+    assert _builds(fake_sam) == 1
+    assert fake_sam.deployed == ["build 0", "build 0"]
+    assert "sam build skipped: nothing it reads changed" in capsys.readouterr().out
+
+    (folder / "tests/test_handler.py").write_text("def test(): assert True\n")
+    stacks.deploy_all(accounting, fake_sam.env)
+    assert _builds(fake_sam) == 1  # the tests are not built into anything
+
+    changes = {
+        "the function's code": (folder / "src/handler.py", "RATE = 2\n"),
+        "a new file in its code": (folder / "src/rates.py", "RATES = ()\n"),
+        "the layer, outside the folder": (root / "shared/layer/requirements.txt", "x==1\n"),
+        "the nested application": (root / "shared/templates/inbox.yaml", "Outputs: {}\n"),
+        "samconfig.toml": (folder / "samconfig.toml", "version = 0.1\n[default]\n"),
+        "the template": (folder / "template.yaml", CONSUMER_TEMPLATE + "Outputs: {}\n"),
+        "the build's template, by hand": (folder / ".aws-sam/build/template.yaml", "edited"),
+    }
+    for number, (what, (path, text)) in enumerate(changes.items(), start=1):
+        path.write_text(text)
+        stacks.deploy_all(accounting, fake_sam.env)
+        assert (_builds(fake_sam), fake_sam.deployed[-1]) == (1 + number, f"build {number}"), what
+
+    stacks.deploy_all(accounting, {**fake_sam.env, "SAM_CLI_BETA_FEATURES": "1"})
+    assert _builds(fake_sam) == 1 + len(changes) + 1
+
+
+def test_a_template_naming_a_folder_above_its_own_is_always_built(fake_sam: FakeSam) -> None:
+    folder = fake_sam.root / "services/accounting"
+    (folder / "template.yaml").write_text(CONSUMER_TEMPLATE.replace("src/", "../.."))
+    accounting = [stacks.parse_stack("accounting", "one")]
+    stacks.deploy_all(accounting, fake_sam.env)
+    stacks.deploy_all(accounting, fake_sam.env)
+    assert _builds(fake_sam) == 2  # what is under the whole repository is no fingerprint
+
+
 def test_services_get_the_ci_permissions_boundary_when_one_is_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
