@@ -57,7 +57,8 @@ def pytest_sessionfinish(session: Any) -> None:
     paths that are gone after the run, ~32 MB a run that nothing would ever read again."""
     if sys.pycache_prefix is None or hasattr(session.config, "workerinput"):
         return  # no prefix, or an xdist worker: the controller's basetemp holds the workers'
-    factory = getattr(session.config, "_tmp_path_factory", None)
-    basetemp = factory.getbasetemp() if factory is not None else None
+    # pytest's own record of the folder, if a test made one (asking for it would make one).
+    basetemp = getattr(getattr(session.config, "_tmp_path_factory", None), "_basetemp", None)
     if basetemp is not None:
-        shutil.rmtree(Path(sys.pycache_prefix) / basetemp.relative_to(basetemp.anchor), True)
+        mirrored = Path(sys.pycache_prefix) / basetemp.relative_to(basetemp.anchor)
+        shutil.rmtree(mirrored, ignore_errors=True)

@@ -1412,7 +1412,7 @@ def check_sqs_retention_without_every_attribute() -> None:
         self: SQSBackend, queue_name: str, message: Message
     ) -> bool:
         retention_period = self.get_queue(queue_name).message_retention_period
-        return retention_period + message.sent_timestamp / 1000 > unix_time()  # type: ignore[operator]
+        return retention_period + message.sent_timestamp / 1000 > unix_time()
 
     _replace(
         SQSBackend,

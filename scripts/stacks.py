@@ -11,8 +11,6 @@ import argparse
 import contextlib
 import fcntl
 import functools
-import hashlib
-import json
 import os
 import re
 import shutil
@@ -184,42 +182,25 @@ def built(stack: Stack, env: Mapping[str, str]) -> Iterator[Path]:
             except BlockingIOError:
                 say(stack.folder, "waiting for another build of this folder to finish")
                 fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-            python313 = Path(shutil.which("python3.13", path=env.get("PATH")) or "python3.13")
-            inputs = build_inputs.fingerprint(stack.folder, REPO_ROOT, env, python313)
-            if inputs is not None and _built_from(work) == inputs:
+            python313 = (find_python313(env) / "python3.13").resolve()
+            try:
+                inputs: str | None = build_inputs.fingerprint(
+                    stack.folder, REPO_ROOT, env, python313
+                )
+            except build_inputs.NoFingerprint as why:
+                say(stack.folder, f"sam build runs every time here: {why}")
+                inputs = None
+            if inputs is not None and build_inputs.built_from(work) == inputs:
                 say(stack.folder, "sam build skipped: nothing it reads changed since the last one")
             else:
-                (work / BUILT_FROM).unlink(missing_ok=True)
+                build_inputs.forget_build(work)
                 run(["build", "--cached", "--parallel"], stack.folder, env)
                 if inputs is not None:
-                    _record_build(work, inputs)
+                    build_inputs.record_build(work, inputs)
             shutil.copytree(work / "build", snapshot, copy_function=os.link, dirs_exist_ok=True)
         yield snapshot / "template.yaml"
     finally:
         shutil.rmtree(snapshot, ignore_errors=True)
-
-
-BUILT_FROM = "built-from.json"  # in .aws-sam/: the inputs and output of the last build
-
-
-def _record_build(work: Path, inputs: str) -> None:
-    output = _digest(work / "build" / "template.yaml")
-    (work / BUILT_FROM).write_text(json.dumps({"inputs": inputs, "template": output}))
-
-
-def _built_from(work: Path) -> str | None:
-    """The inputs fingerprint of the build in `work`, if its template is as that build wrote
-    it (a `sam build` run by hand since, or a removed build, leaves none)."""
-    try:
-        record = json.loads((work / BUILT_FROM).read_text())
-        output = _digest(work / "build" / "template.yaml")
-    except (OSError, ValueError):
-        return None
-    return record.get("inputs") if record.get("template") == output else None
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def build_environment(env: Mapping[str, str]) -> dict[str, str]:

@@ -98,7 +98,7 @@ def test_the_session_drops_the_bytecode_of_its_temporary_folders(
     kept = prefix / tmp_path.relative_to(tmp_path.anchor) / "other-session"
     kept.mkdir()
     monkeypatch.setattr(sys, "pycache_prefix", str(prefix))
-    factory = SimpleNamespace(getbasetemp=lambda: basetemp)
+    factory = SimpleNamespace(_basetemp=basetemp)
 
     worker = SimpleNamespace(config=SimpleNamespace(workerinput={}, _tmp_path_factory=factory))
     pytest_sessionfinish(worker)  # type: ignore[arg-type]
@@ -108,3 +108,6 @@ def test_the_session_drops_the_bytecode_of_its_temporary_folders(
     pytest_sessionfinish(controller)  # type: ignore[arg-type]
     assert not (prefix / basetemp.relative_to(basetemp.anchor)).exists()
     assert kept.is_dir()
+
+    unused = SimpleNamespace(config=SimpleNamespace(_tmp_path_factory=SimpleNamespace()))
+    pytest_sessionfinish(unused)  # type: ignore[arg-type]  # no test made a basetemp: no-op

@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,12 +243,10 @@ def _builds(fake: FakeSam) -> int:
     return sum(1 for command, _ in fake.ran if command[0] == "build")
 
 
-def test_a_build_is_run_again_only_when_something_it_reads_changed(
-    fake_sam: FakeSam, capsys: pytest.CaptureFixture[str]
-) -> None:
-    root, folder = fake_sam.root, fake_sam.root / "services/accounting"
+def _consumer_folder(fake: FakeSam, template: str = CONSUMER_TEMPLATE) -> Path:
+    root, folder = fake.root, fake.root / "services/accounting"
     for path, text in {
-        folder / "template.yaml": CONSUMER_TEMPLATE,
+        folder / "template.yaml": template,
         folder / "src/handler.py": "RATE = 1\n",
         folder / "tests/test_handler.py": "def test(): pass\n",
         root / "shared/layer/requirements.txt": "pydantic==2.12.5\n",
@@ -256,6 +254,23 @@ def test_a_build_is_run_again_only_when_something_it_reads_changed(
     }.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+    return folder
+
+
+def _rebuild_by_hand(folder: Path) -> None:
+    """What `sam build` run by hand does to the build folder: deleted and written again
+    (here with the very same template)."""
+    template = folder / ".aws-sam/build/template.yaml"
+    text = template.read_text()
+    shutil.rmtree(template.parent)
+    template.parent.mkdir()
+    template.write_text(text)
+
+
+def test_a_build_is_run_again_only_when_something_it_reads_changed(
+    fake_sam: FakeSam, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, folder = fake_sam.root, _consumer_folder(fake_sam)
     accounting = [stacks.parse_stack("accounting", "one")]
 
     stacks.deploy_all(accounting, fake_sam.env)
@@ -265,34 +280,77 @@ def test_a_build_is_run_again_only_when_something_it_reads_changed(
     assert "sam build skipped: nothing it reads changed" in capsys.readouterr().out
 
     (folder / "tests/test_handler.py").write_text("def test(): assert True\n")
-    stacks.deploy_all(accounting, fake_sam.env)
-    assert _builds(fake_sam) == 1  # the tests are not built into anything
+    stacks.deploy_all(accounting, {**fake_sam.env, "SAM_CLI_POLL_DELAY": "0.5"})
+    assert _builds(fake_sam) == 1  # neither the tests nor a deploy-only setting are built
 
-    changes = {
-        "the function's code": (folder / "src/handler.py", "RATE = 2\n"),
-        "a new file in its code": (folder / "src/rates.py", "RATES = ()\n"),
-        "the layer, outside the folder": (root / "shared/layer/requirements.txt", "x==1\n"),
-        "the nested application": (root / "shared/templates/inbox.yaml", "Outputs: {}\n"),
-        "samconfig.toml": (folder / "samconfig.toml", "version = 0.1\n[default]\n"),
-        "the template": (folder / "template.yaml", CONSUMER_TEMPLATE + "Outputs: {}\n"),
-        "the build's template, by hand": (folder / ".aws-sam/build/template.yaml", "edited"),
+    changes: dict[str, Callable[[], object]] = {
+        "the function's code": lambda: (folder / "src/handler.py").write_text("RATE = 2\n"),
+        "a new file in its code": lambda: (folder / "src/rates.py").write_text("RATES = ()\n"),
+        "a file removed from its code": lambda: (folder / "src/rates.py").unlink(),
+        "the layer, outside the folder": lambda: (
+            root / "shared/layer/requirements.txt"
+        ).write_text("x==1\n"),
+        "the nested application": lambda: (root / "shared/templates/inbox.yaml").write_text(
+            "Outputs: {}\n"
+        ),
+        "samconfig.toml": lambda: (folder / "samconfig.toml").write_text("[default]\n"),
+        "the template": lambda: (folder / "template.yaml").write_text(
+            CONSUMER_TEMPLATE + "Outputs: {}\n"
+        ),
+        "the build's template, by hand": lambda: (
+            folder / ".aws-sam/build/template.yaml"
+        ).write_text("edited"),
+        "a build run by hand, same template": lambda: _rebuild_by_hand(folder),
     }
-    for number, (what, (path, text)) in enumerate(changes.items(), start=1):
-        path.write_text(text)
+    for number, (what, change) in enumerate(changes.items(), start=1):
+        change()
         stacks.deploy_all(accounting, fake_sam.env)
         assert (_builds(fake_sam), fake_sam.deployed[-1]) == (1 + number, f"build {number}"), what
 
-    stacks.deploy_all(accounting, {**fake_sam.env, "SAM_CLI_BETA_FEATURES": "1"})
-    assert _builds(fake_sam) == 1 + len(changes) + 1
+    for setting in ({"SAM_CLI_BETA_FEATURES": "1"}, {"PIP_INDEX_URL": "http://127.0.0.1/"}):
+        before = _builds(fake_sam)
+        stacks.deploy_all(accounting, {**fake_sam.env, **setting})
+        assert _builds(fake_sam) == before + 1, setting
 
 
-def test_a_template_naming_a_folder_above_its_own_is_always_built(fake_sam: FakeSam) -> None:
-    folder = fake_sam.root / "services/accounting"
-    (folder / "template.yaml").write_text(CONSUMER_TEMPLATE.replace("src/", "../.."))
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("a folder above its own", "beyond the stack's own inputs"),
+        ("a folder outside the repository", "beyond the stack's own inputs"),
+        ("a computed CodeUri", "CodeUri is computed"),
+        ("a makefile build", "BuildMethod makefile"),
+        ("requirements that include others", "includes '-r'"),
+        ("a symlinked folder", "is a symlinked folder"),
+        ("a dangling link", "cannot read every input"),
+    ],
+)
+def test_a_build_whose_inputs_cannot_all_be_named_always_runs_and_says_why(
+    fake_sam: FakeSam, capsys: pytest.CaptureFixture[str], case: str, reason: str
+) -> None:
+    outside = fake_sam.root.parent / f"{fake_sam.root.name}-outside"
+    outside.mkdir()
+    template = {
+        "a folder above its own": CONSUMER_TEMPLATE.replace("src/", "../.."),
+        "a folder outside the repository": CONSUMER_TEMPLATE.replace("src/", str(outside)),
+        "a computed CodeUri": CONSUMER_TEMPLATE.replace("src/", "!Sub src/${AWS::Region}"),
+        "a makefile build": CONSUMER_TEMPLATE + "    Metadata: {BuildMethod: makefile}\n",
+    }.get(case, CONSUMER_TEMPLATE)
+    folder = _consumer_folder(fake_sam, template)
+    if case == "requirements that include others":
+        (folder / "src/requirements.txt").write_text("-r ../../../requirements-dev.txt\n")
+    elif case == "a symlinked folder":
+        (folder / "src/vendored").symlink_to(outside, target_is_directory=True)
+    elif case == "a dangling link":
+        (folder / "src/.#handler.py").symlink_to(folder / "src/gone.py")
     accounting = [stacks.parse_stack("accounting", "one")]
+
     stacks.deploy_all(accounting, fake_sam.env)
     stacks.deploy_all(accounting, fake_sam.env)
-    assert _builds(fake_sam) == 2  # what is under the whole repository is no fingerprint
+    assert _builds(fake_sam) == 2
+    printed = capsys.readouterr().out
+    assert "sam build runs every time here: " in printed
+    assert reason in printed
 
 
 def test_services_get_the_ci_permissions_boundary_when_one_is_set(

@@ -1496,6 +1496,7 @@ def test_sqs_receive_still_drops_messages_past_their_retention(aws: Client, patc
     url = sqs.create_queue(QueueName="short", Attributes={"MessageRetentionPeriod": "60"})[
         "QueueUrl"
     ]
+    # "kept" first: moto's receive loop stops at the first expired message it meets.
     sqs.send_message(QueueUrl=url, MessageBody="kept")
     sqs.send_message(QueueUrl=url, MessageBody="expired")
     expired = next(m for m in _moto_queue("short")._messages if m.body == "expired")

@@ -182,8 +182,15 @@ def test_trace_stats_redrive_and_replay_operate_the_system(
     output = make("-s", "redrive", "SERVICE=accounting", "TARGET=local", env=env)
     assert "done: completed" in output, output
     assert wait_until(lambda: system.received("accounting", failing_id))
-    after = trace_rows(run_tool(trace.main, failing_id))["accounting"]
-    assert "processed after 5 failed attempt(s)" in after
+    # The trace reads the function's log lines, which reach CloudWatch Logs after the booking
+    # (shipped in batches, as Lambda's are): under load, a moment after the record.
+    assert wait_until(
+        lambda: (
+            "processed after 5 failed attempt(s)"
+            in trace_rows(run_tool(trace.main, failing_id))["accounting"]
+        ),
+        timeout_s=30,
+    ), trace_rows(run_tool(trace.main, failing_id))["accounting"]
     refused = redrive.main(["--target", "local", "--service", "accounting"])
     assert refused == 2  # the DLQ is empty now (or a move still runs): nothing to start
 

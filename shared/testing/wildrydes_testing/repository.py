@@ -40,7 +40,8 @@ def repository_copy(destination: Path, pycache_prefix: str | None = sys.pycache_
 
 
 def share_bytecode(pycache_prefix: Path, destination: Path) -> None:
-    """Hard-link this checkout's compiled bytecode to where the copy's Python looks for it.
+    """Hard-link this checkout's compiled bytecode to where the copy's Python looks for it
+    (copied instead where a link cannot go: another file system, say a tmpfs /tmp).
 
     The Makefile keeps bytecode in `<checkout>/.pycache/<the source's absolute path>`
     (PYTHONPYCACHEPREFIX), so a copy's `make` looks under its own paths, `.venv` included
@@ -59,9 +60,13 @@ def share_bytecode(pycache_prefix: Path, destination: Path) -> None:
 
 
 def _link_if_present(source: str, destination: str) -> None:
-    # Another test process may be writing bytecode meanwhile: its temporary files come and go.
-    with contextlib.suppress(FileNotFoundError):
+    try:
         os.link(source, destination)
+    except FileNotFoundError:
+        pass  # another test process is writing bytecode: its temporary files come and go
+    except OSError:  # another file system (a tmpfs /tmp), or too many links: copy it
+        with contextlib.suppress(FileNotFoundError):
+            shutil.copy2(source, destination)
 
 
 def run_make(
