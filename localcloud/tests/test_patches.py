@@ -1508,6 +1508,62 @@ def test_sqs_receive_still_drops_messages_past_their_retention(aws: Client, patc
     assert [m["Body"] for m in answer["Messages"]] == ["kept"]
 
 
+def _private_keys_made_for_an_encrypted_table(
+    aws: Client, name: str, monkeypatch: pytest.MonkeyPatch
+) -> int:
+    import moto.kms.utils as kms_utils
+
+    made: list[int] = []
+    real = kms_utils.rsa.generate_private_key
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(kms_utils.rsa, "generate_private_key", counted)
+    aws("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        SSESpecification={"Enabled": True},  # the default key: alias/aws/dynamodb
+    )
+    monkeypatch.setattr(kms_utils.rsa, "generate_private_key", real)
+    return len(made)
+
+
+def test_kms_keys_make_their_private_key_when_first_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # mocked() applies this patch itself (wildrydes_testing.aws): switched off inside it.
+    with mocked() as session, patches.disabled("make_kms_private_keys_on_first_use"):
+        # the gap: an RSA key made for the symmetric default key, never used
+        assert _private_keys_made_for_an_encrypted_table(session.client, "gap", monkeypatch) == 1
+    with mocked() as session:
+        assert _private_keys_made_for_an_encrypted_table(session.client, "fixed", monkeypatch) == 0
+
+
+def test_an_asymmetric_kms_key_signs_with_one_key_made_on_first_use(aws: Client) -> None:
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    kms = aws("kms")
+    key = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    signed = kms.sign(KeyId=key, Message=b"ride", SigningAlgorithm="RSASSA_PKCS1_V1_5_SHA_256")[
+        "Signature"
+    ]
+    assert kms.verify(
+        KeyId=key,
+        Message=b"ride",
+        Signature=signed,
+        SigningAlgorithm="RSASSA_PKCS1_V1_5_SHA_256",
+    )["SignatureValid"]
+    public = kms.get_public_key(KeyId=key)["PublicKey"]
+    assert kms.get_public_key(KeyId=key)["PublicKey"] == public  # the same key every time
+    loaded = serialization.load_der_public_key(public)
+    loaded.verify(signed, b"ride", padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
+
+
 # --- k. SQS message move tasks (DLQ redrive) ---------------------------------------------------
 
 

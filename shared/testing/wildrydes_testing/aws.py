@@ -32,7 +32,14 @@ def session() -> boto3.Session:
 def mocked(**mock_options: Any) -> Iterator[boto3.Session]:
     """moto's `mock_aws`, where boto3's default Session (what `boto3.client(...)` and the
     handlers' module-level clients use) is the shared one: moto sets it to None for each mock,
-    so every mock would otherwise load the service models again."""
+    so every mock would otherwise load the service models again.
+
+    One of localcloud's moto patches applies here too, as it changes nothing a test can see:
+    KMS keys make their private key when first used (each encrypted table a test creates
+    otherwise cost an RSA key generation: localcloud/patches.py says more)."""
+    from localcloud.patches import make_kms_private_keys_on_first_use
+
+    make_kms_private_keys_on_first_use()
     with mock_aws(**mock_options):
         boto3.DEFAULT_SESSION = session()  # moto puts its own value back when the mock ends
         yield session()
