@@ -26,6 +26,10 @@ def home() -> Path:
     return Path(os.environ.get("LOCALCLOUD_HOME") or REPO_ROOT / ".localcloud")
 
 
+# How long a listening localcloud may take to answer before it counts as not running.
+ALIVE_TIMEOUT_S = 10.0
+
+
 @dataclass(frozen=True)
 class Running:
     pid: int
@@ -52,8 +56,11 @@ class Running:
             return False
         except PermissionError:
             return True
-        # Any answer will do; "/" is cheap (moto's data.json would serialise every model).
-        return answers(f"http://127.0.0.1:{self.port}/")
+        # Any answer will do; "/" is cheap (moto's data.json would serialise every model). A
+        # port nothing listens on refuses at once; one that is listening but slow is a busy
+        # localcloud (one interpreter under load answered "/" in over 0.5 s in a test run),
+        # not a dead one: wait for it that long.
+        return answers(f"http://127.0.0.1:{self.port}/", timeout=ALIVE_TIMEOUT_S)
 
 
 def state_file() -> Path:

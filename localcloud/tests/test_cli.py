@@ -79,3 +79,33 @@ def test_an_exited_process_waiting_to_be_reaped_no_longer_counts_as_running() ->
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_a_busy_localcloud_still_counts_as_running_and_a_closed_port_does_not() -> None:
+    """A localcloud whose one interpreter is busy answers slowly; it is running. A port
+    nothing listens on refuses at once."""
+    import os
+    import threading
+
+    from localcloud import state
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+
+        def answer_late() -> None:
+            connection, _ = server.accept()
+            with connection:
+                connection.recv(4096)
+                time.sleep(1.5)  # longer than the 0.5 s the check used to allow
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+        answering = threading.Thread(target=answer_late, daemon=True)
+        answering.start()
+        assert state.Running(pid=os.getpid(), port=port, apigw_port=0).is_alive()
+        answering.join(timeout=10)
+
+    started = time.monotonic()
+    assert not state.Running(pid=os.getpid(), port=port, apigw_port=0).is_alive()
+    assert time.monotonic() - started < state.ALIVE_TIMEOUT_S / 2  # refused, not waited for
