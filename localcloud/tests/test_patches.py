@@ -1560,6 +1560,17 @@ def test_an_asymmetric_kms_key_signs_with_one_key_made_on_first_use(aws: Client)
     )["SignatureValid"]
     public = kms.get_public_key(KeyId=key)["PublicKey"]
     assert kms.get_public_key(KeyId=key)["PublicKey"] == public  # the same key every time
+
+    # A symmetric key never makes one, not even when its record is copied.
+    import copy
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.kms.models import kms_backends
+
+    symmetric = kms.create_key()["KeyMetadata"]["KeyId"]
+    unused = kms_backends[DEFAULT_ACCOUNT_ID][REGION].keys[symmetric].private_key
+    assert copy.deepcopy(unused)._key is None
+    assert unused._key is None
     loaded = serialization.load_der_public_key(public)
     loaded.verify(signed, b"ride", padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr]
 
