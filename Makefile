@@ -76,9 +76,12 @@ test: setup ## Lint and every test suite (unit, templates, localcloud, end-to-en
 	@# end-to-end suite's deployment are built once), handed out in collection order, where
 	@# conftest.py puts the longest files first (xdist's own reordering, by test count, started
 	@# the end-to-end files last: 216-228 s where this order takes 197 s). As those mostly wait
-	@# (batching windows, deploy polls), one worker more than cores keeps every core busy.
+	@# (batching windows, deploy polls), one worker more than cores keeps every core busy. The
+	@# many-SAM-apps suite (marker sam_apps, ~36 CPU-s) is left to `make test-sam-apps`, which
+	@# .ci/run runs next: with it the suite needed ~330 CPU-s, over 3 minutes on 2 cores.
 	$(PY) -m scripts.beside --beside "$(VENV)/bin/pre-commit run --all-files --show-diff-on-failure" \
-	  -- $(VENV)/bin/pytest -q --numprocesses $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	  -- $(VENV)/bin/pytest -q --numprocesses $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+	  -m "not sam_apps"
 
 .PHONY: test-service
 test-service: setup ## Tests of one stack: make test-service SERVICE=accounting
@@ -203,6 +206,11 @@ test-faults: setup ## AWS-side faults (throttling, 5xx, resets, a killed worker,
 	@# Not part of `make test` (pyproject's norecursedirs): a localcloud of its own with the
 	@# fault proxy (LOCALCLOUD_FAULTS), about 2 minutes; the figures print at the end.
 	$(VENV)/bin/pytest -q tests/faults
+
+.PHONY: test-sam-apps
+test-sam-apps: setup ## SAM apps of many shapes (queue, stream, S3, EventBridge, HTTP API, nested) deployed into localcloud
+	@# Not part of `make test` (its time budget): the files marked sam_apps, one per worker.
+	$(VENV)/bin/pytest -q --numprocesses 2 --dist loadfile -m sam_apps localcloud/tests
 
 # --- CI: what .github/workflows call ------------------------------------------------------------
 

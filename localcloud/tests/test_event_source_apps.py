@@ -31,9 +31,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 SAM = shutil.which("sam", path=str(VENV_BIN)) or shutil.which("sam")
 PY313 = interpreters.find_python("3.13")
-pytestmark = pytest.mark.skipif(
-    SAM is None or PY313 is None, reason="needs the SAM CLI and a python3.13 interpreter"
-)
+# The "many SAM apps" suite: `make test-sam-apps` runs it, `.ci/run` after `make test`.
+pytestmark = [
+    pytest.mark.sam_apps,
+    pytest.mark.skipif(
+        SAM is None or PY313 is None, reason="needs the SAM CLI and a python3.13 interpreter"
+    ),
+]
 
 
 @pytest.fixture(scope="module")

@@ -33,9 +33,13 @@ SAM = shutil.which("sam", path=str(VENV_BIN)) or shutil.which("sam")
 # `sam build` validates a real python3.13 on PATH; the pyenv shim fails that check.
 _PY313 = interpreters.find_python("3.13")
 PY313 = _PY313.parent if _PY313 else None
-pytestmark = pytest.mark.skipif(
-    SAM is None or PY313 is None, reason="needs the SAM CLI and a python3.13 interpreter"
-)
+# The "many SAM apps" suite: `make test-sam-apps` runs it, `.ci/run` after `make test`.
+pytestmark = [
+    pytest.mark.sam_apps,
+    pytest.mark.skipif(
+        SAM is None or PY313 is None, reason="needs the SAM CLI and a python3.13 interpreter"
+    ),
+]
 
 
 @pytest.fixture(scope="module")
