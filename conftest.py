@@ -29,8 +29,9 @@ for _manifest in services.discover():
 # from the platform's export, tests use this one.
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "WildRydes/test")
 
-# The longest files, by their wall time in `make test`: the end-to-end suite, then those that
-# run the SAM CLI or wait on batching windows. pytest-xdist (--dist loadfile) hands files to
+# The longest files, by their wall time in a run of every file (`make test-core` and a bare
+# `pytest` run the sam_apps ones too): the end-to-end suite, then those that run the SAM CLI or
+# wait on batching windows. pytest-xdist (--dist loadfile) hands files to
 # its workers in collection order, and without this the end-to-end files came near the end
 # (collected with the rest of tests/, and xdist's own reordering by test count puts files
 # with few tests last): one worker then ran alone for the suite's last minute. First, the
