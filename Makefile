@@ -32,7 +32,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt 2>/dev/null | cksum
 CHECKOV_VENV := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cat requirements-checkov.txt 2>/dev/null | cksum | cut -d' ' -f1)
 # Recursive (=): worked out only by make test, not by every make run.
-TEST_WORKERS = $(shell echo $$(( $$(nproc) + 1 )))
+TEST_WORKERS = $(shell echo $$(( $$(nproc) + 2 )))
 STACKS := $(PY) -m scripts.stacks --target "$${TARGET}" --prefix "$${STACK_PREFIX}"
 
 # Refuse a missing or unknown SERVICE / TARGET before anything touches AWS.
@@ -82,9 +82,11 @@ test: setup ## Lint and the test suites (unit, templates, localcloud, end-to-end
 	@# end-to-end suite's deployment are built once), handed out in collection order, where
 	@# conftest.py puts the longest files first (xdist's own reordering, by test count, started
 	@# the end-to-end files last: 216-228 s where this order takes 197 s). As those mostly wait
-	@# (batching windows, deploy polls), one worker more than cores keeps every core busy. The
-	@# many-SAM-apps suite (marker sam_apps, ~36 CPU-s) is left to `make test-sam-apps`, which
-	@# .ci/run runs next: with it the suite needed 306-337 CPU-s, over 3 minutes on 2 cores.
+	@# (batching windows, deploy polls), two workers more than cores keep every core busy (2
+	@# cores, four interleaved pairs of runs: pytest 141-150 s with 4 workers, 151-172 s with 3,
+	@# at the same CPU). The many-SAM-apps suite (marker sam_apps, ~36 CPU-s) is left to `make
+	@# test-sam-apps`, which .ci/run runs next: with it the suite needed 307-337 CPU-s, over 3
+	@# minutes on 2 cores.
 	$(PY) -m scripts.beside --beside "$(VENV)/bin/pre-commit run --all-files --show-diff-on-failure" \
 	  -- $(VENV)/bin/pytest -q --numprocesses $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
 	  -m "not sam_apps"
