@@ -1421,6 +1421,44 @@ def check_sqs_retention_without_every_attribute() -> None:
     )
 
 
+# Per thread: the queue whose SendMessage is running (its attribute map is narrowed meanwhile).
+_sqs_send_scope = threading.local()
+_SEND_READS = "ContentBasedDeduplication"  # the one attribute moto's send path reads
+
+
+@_patch
+def send_sqs_messages_without_every_attribute() -> None:
+    """Gap (moto 5.2.5): SendMessage (and so every SNS delivery to a queue) reads one flag,
+    ContentBasedDeduplication, from the queue's whole attribute map, and that map counts the
+    visible, in-flight and delayed messages by walking every message in the queue once each:
+    a send costs a walk of the backlog, three times. Under bench/e2e.py's load (600 rides,
+    three queues with a backlog) it was 12% of the time the server held the GIL. While a send
+    runs on a thread, its queue answers `attributes` with that flag alone, computed as moto
+    computes it (present for FIFO queues only, booleans as "true"/"false"); every other caller,
+    GetQueueAttributes included, still gets the whole map."""
+    from moto.sqs.models import Queue, SQSBackend
+
+    whole_map = Queue.__dict__["attributes"].fget
+
+    def attributes(self: Queue) -> dict[str, Any]:
+        if getattr(_sqs_send_scope, "queue", None) is not self:
+            return whole_map(self)
+        if not self.fifo_queue:
+            return {}
+        return {_SEND_READS: str(bool(self.content_based_deduplication)).lower()}
+
+    def send_message(self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        outer = getattr(_sqs_send_scope, "queue", None)
+        _sqs_send_scope.queue = self.get_queue(queue_name)
+        try:
+            return original_send(self, queue_name, *args, **kwargs)
+        finally:
+            _sqs_send_scope.queue = outer
+
+    _replace(Queue, "attributes", property(attributes))
+    original_send = _replace(SQSBackend, "send_message", send_message)
+
+
 # --- k. SQS message move tasks (DLQ redrive) ----------------------------------------------------
 
 

@@ -1490,6 +1490,77 @@ def test_sqs_receive_checks_retention_without_computing_every_attribute(
     assert _attribute_computations_per_receive(aws, "fixed", monkeypatch) == (10, 0)
 
 
+_MESSAGE_COUNTS = (
+    "approximate_number_of_messages",
+    "approximate_number_of_messages_not_visible",
+    "approximate_number_of_messages_delayed",
+)
+
+
+def _backlog_walks_per_send(
+    aws: Client, name: str, fifo: bool, monkeypatch: pytest.MonkeyPatch
+) -> int:
+    """How many times the queue's messages are counted (each count walks all of them) while
+    one message is sent to a queue that already holds 20."""
+    from moto.sqs.models import Queue
+
+    sqs = aws("sqs")
+    attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if fifo else {}
+    queue_name = f"{name}.fifo" if fifo else name
+    url = sqs.create_queue(QueueName=queue_name, Attributes=attributes)["QueueUrl"]
+    group = {"MessageGroupId": "rides"} if fifo else {}
+    for i in range(20):
+        sqs.send_message(QueueUrl=url, MessageBody=f"ride {i}", **group)
+    walks: list[str] = []
+    this_thread = threading.get_ident()
+    reals = {count: Queue.__dict__[count] for count in _MESSAGE_COUNTS}
+    for count, real in reals.items():
+
+        def counted(queue: Queue, real: property = real, count: str = count) -> int:
+            if threading.get_ident() == this_thread and queue.name == queue_name:
+                walks.append(count)
+            return real.fget(queue)
+
+        monkeypatch.setattr(Queue, count, property(counted))
+    sqs.send_message(QueueUrl=url, MessageBody="one more", **group)
+    for count, real in reals.items():
+        monkeypatch.setattr(Queue, count, real)
+    return len(walks)
+
+
+@pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
+def test_sqs_send_reads_its_flag_without_walking_the_queue(
+    aws: Client, fifo: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with patches.disabled("send_sqs_messages_without_every_attribute"):
+        walks = _backlog_walks_per_send(aws, "gap", fifo, monkeypatch)
+    # the gap: the three counts at least once per send (a FIFO send reads the map three times)
+    assert walks >= 3
+
+    assert _backlog_walks_per_send(aws, "fixed", fifo, monkeypatch) == 0
+
+
+@pytest.mark.parametrize("patched", [False, True], ids=["moto", "patched"])
+def test_sqs_send_still_follows_content_based_deduplication(aws: Client, patched: bool) -> None:
+    sqs = aws("sqs")
+    fifo = {"FifoQueue": "true"}
+    deduplicated = sqs.create_queue(
+        QueueName="by-content.fifo", Attributes={**fifo, "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    explicit = sqs.create_queue(QueueName="explicit.fifo", Attributes=fifo)["QueueUrl"]
+    switched_off = () if patched else ("send_sqs_messages_without_every_attribute",)
+    with patches.disabled(*switched_off):
+        for _ in range(2):  # the second send is a duplicate by content
+            sqs.send_message(QueueUrl=deduplicated, MessageBody="ride", MessageGroupId="g")
+        with pytest.raises(ClientError, match="ContentBasedDeduplication"):
+            sqs.send_message(QueueUrl=explicit, MessageBody="ride", MessageGroupId="g")
+        whole_map = sqs.get_queue_attributes(QueueUrl=deduplicated, AttributeNames=["All"])
+    received = sqs.receive_message(QueueUrl=deduplicated, MaxNumberOfMessages=10)["Messages"]
+    assert [m["Body"] for m in received] == ["ride"]
+    assert whole_map["Attributes"]["ContentBasedDeduplication"] == "true"
+    assert whole_map["Attributes"]["ApproximateNumberOfMessages"] == "1"
+
+
 @pytest.mark.parametrize("patched", [False, True], ids=["moto", "patched"])
 def test_sqs_receive_still_drops_messages_past_their_retention(aws: Client, patched: bool) -> None:
     sqs = aws("sqs")
