@@ -1561,6 +1561,87 @@ def test_sqs_send_still_follows_content_based_deduplication(aws: Client, patched
     assert whole_map["Attributes"]["ApproximateNumberOfMessages"] == "1"
 
 
+def _json_errors() -> list[Any]:
+    """One of each kind of JSON-protocol error: plain, with a default message, with an item."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.dynamodb import exceptions as dynamodb_errors
+
+    return [
+        JsonRESTError("ResourceNotFoundException", "Function not found: arn:aws:lambda:x"),
+        dynamodb_errors.ProvidedKeyDoesNotExist(),
+        dynamodb_errors.ConditionalCheckFailed(item={"id": {"S": "ride-1"}}),
+        dynamodb_errors.TransactionCanceledException([("ConditionalCheckFailed", None, None)]),
+        dynamodb_errors.ResourceNotFoundException(table_name="Rides"),
+    ]
+
+
+def _rendered(error: Any) -> dict[str, Any]:
+    return {
+        "state": vars(error),
+        "body": error.get_body(),
+        "headers": error.get_headers(),
+        "status": error.code,
+        "type": type(error).__name__,
+    }
+
+
+def test_json_errors_are_built_without_an_xml_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    import xmltodict
+
+    rendered_xml: list[int] = []
+    real = xmltodict.unparse
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        rendered_xml.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(xmltodict, "unparse", counted)
+    with patches.disabled("build_json_errors_without_an_xml_body"):
+        before = [_rendered(error) for error in _json_errors()]
+    assert len(rendered_xml) == len(before)  # the gap: an XML document per error, thrown away
+
+    rendered_xml.clear()
+    after = [_rendered(error) for error in _json_errors()]
+    assert rendered_xml == []
+    assert after == before  # the same attributes, body, headers and status
+
+
+@pytest.mark.parametrize("patched", [False, True], ids=["moto", "patched"])
+def test_dynamodb_errors_and_add_on_a_new_attribute_still_answer_the_same(
+    aws: Client, patched: bool
+) -> None:
+    dynamodb = aws("dynamodb")
+    dynamodb.create_table(
+        TableName="ledger",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    key = {"id": {"S": "2026-12-03"}}
+    switched_off = () if patched else ("build_json_errors_without_an_xml_body",)
+    with patches.disabled(*switched_off):
+        for _ in range(2):  # the first ADD meets no attribute (moto raises and catches inside)
+            dynamodb.update_item(
+                TableName="ledger",
+                Key=key,
+                UpdateExpression="ADD rides :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+        with pytest.raises(ClientError) as refused:
+            dynamodb.put_item(
+                TableName="ledger",
+                Item=key,
+                ConditionExpression="attribute_not_exists(id)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+    assert dynamodb.get_item(TableName="ledger", Key=key)["Item"]["rides"] == {"N": "2"}
+    error = refused.value.response
+    assert error["Error"]["Code"] == "ConditionalCheckFailedException"
+    assert error["Error"]["Message"] == "The conditional request failed"
+    assert error["Item"]["rides"] == {"N": "2"}
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
 @pytest.mark.parametrize("patched", [False, True], ids=["moto", "patched"])
 def test_sqs_receive_still_drops_messages_past_their_retention(aws: Client, patched: bool) -> None:
     sqs = aws("sqs")
