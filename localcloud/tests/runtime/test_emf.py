@@ -298,6 +298,22 @@ def sink(aws: Callable[[str], Any]) -> Iterator[LogSink]:
         log_sink.stop()
 
 
+def test_flush_ships_at_once_without_waiting_for_the_batching_interval(
+    sink: LogSink, aws: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from localcloud.lambda_runtime import logs
+
+    # An interval no test would wait out: only flush() can make the shipper put the line now.
+    monkeypatch.setattr(logs, "_FLUSH_INTERVAL_S", 3600.0)
+    group = f"/aws/lambda/{unique('fn')}"
+    sink.write("fn", group, "stream", "first line")
+
+    assert sink.flush(timeout=10)
+
+    events = aws("logs").get_log_events(logGroupName=group, logStreamName="stream")["events"]
+    assert [event["message"] for event in events] == ["first line"]
+
+
 # Each test counts under its own namespace *and* service, and queries a metric's exact dimensions:
 # moto 5.2.5's get_metric_statistics also matches metrics that have more dimensions than asked
 # for (AWS matches the exact set), and its get_metric_data ignores the Namespace of a MetricStat
