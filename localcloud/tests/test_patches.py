@@ -1281,6 +1281,17 @@ def _stream_reader(aws: Client, table: str) -> Callable[[], list[str]]:
     return read
 
 
+def _hash_key_table(dynamodb: Any, name: str, key: str = "id", **extra: Any) -> None:
+    """An on-demand table keyed by one string attribute."""
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
+
+
 def _cancelled_transaction_then_a_put(aws: Client, table: str) -> list[str]:
     dynamodb = aws("dynamodb")
     dynamodb.put_item(TableName=table, Item={"id": {"S": "taken"}})
@@ -1304,11 +1315,9 @@ def _cancelled_transaction_then_a_put(aws: Client, table: str) -> list[str]:
 
 def test_cancelled_transactions_leave_open_stream_iterators_intact(aws: Client) -> None:
     for table in ("gap", "fixed"):
-        aws("dynamodb").create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
+        _hash_key_table(
+            aws("dynamodb"),
+            table,
             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
         )
     with patches.disabled("keep_streams_through_cancelled_transactions"):
@@ -1326,12 +1335,7 @@ def test_a_cancelled_transaction_undoes_its_updates_and_copies_only_what_it_touc
     from moto.dynamodb.models import dynamodb_backends
 
     dynamodb = aws("dynamodb")
-    dynamodb.create_table(
-        TableName="ledger",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    _hash_key_table(dynamodb, "ledger", key="pk")
     for n in range(50):
         dynamodb.put_item(TableName="ledger", Item={"pk": {"S": f"ride-{n}"}, "n": {"N": "1"}})
     table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].tables["ledger"]
@@ -1611,12 +1615,7 @@ def test_dynamodb_errors_and_add_on_a_new_attribute_still_answer_the_same(
     aws: Client, patched: bool
 ) -> None:
     dynamodb = aws("dynamodb")
-    dynamodb.create_table(
-        TableName="ledger",
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    _hash_key_table(dynamodb, "ledger")
     key = {"id": {"S": "2026-12-03"}}
     switched_off = () if patched else ("build_json_errors_without_an_xml_body",)
     with patches.disabled(*switched_off):
@@ -1673,13 +1672,8 @@ def _private_keys_made_for_an_encrypted_table(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(kms_utils.rsa, "generate_private_key", counted)
-    aws("dynamodb").create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        SSESpecification={"Enabled": True},  # the default key: alias/aws/dynamodb
-    )
+    # the default key: alias/aws/dynamodb
+    _hash_key_table(aws("dynamodb"), name, SSESpecification={"Enabled": True})
     monkeypatch.setattr(kms_utils.rsa, "generate_private_key", real)
     return len(made)
 
