@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 _MAX_RECEIVE = 10  # SQS hands out at most ten messages per ReceiveMessage
 _LONG_POLL_S = 1  # short enough that stop() returns promptly
+_GATHER_S = 0.1  # inside a batching window: the pause after a receive that did not fill up
 
 
 class SqsPoller(PollingLoop):
@@ -78,10 +79,11 @@ class SqsPoller(PollingLoop):
         window_ends: float | None = None
         while not self.stopping and len(messages) < config.batch_size:
             wait = _LONG_POLL_S if not messages else 0
+            asked = min(_MAX_RECEIVE, config.batch_size - len(messages))
             try:
                 received = self._sqs.receive_message(
                     QueueUrl=url,
-                    MaxNumberOfMessages=min(_MAX_RECEIVE, config.batch_size - len(messages)),
+                    MaxNumberOfMessages=asked,
                     WaitTimeSeconds=wait,
                     AttributeNames=["All"],
                     MessageAttributeNames=["All"],
@@ -109,8 +111,13 @@ class SqsPoller(PollingLoop):
             remaining = window_ends - time.monotonic() if window_ends is not None else 0
             if remaining <= 0:
                 break
-            if not received:
-                self.pause(min(remaining, 0.1))
+            if len(received) < asked:
+                # The queue had no more for now: let messages gather for a tenth of a second
+                # rather than fetch them one or two per call as they come (a call costs
+                # localcloud's one server process about as much for one message as for ten;
+                # the pollers' receives were 17% of its GIL-held samples under load). A full
+                # answer means more may be waiting: receive again at once.
+                self.pause(min(remaining, _GATHER_S))
         return list(messages.values())
 
     def _process_and_release(self, config: MappingConfig, messages: list[dict[str, Any]]) -> None:
