@@ -23,9 +23,10 @@ from localcloud import state
 START_TIMEOUT_S = 60.0
 # How long a thread may hold the GIL while another waits for it (CPython's default: 5 ms).
 # localcloud's one process serves every AWS call of the functions, its pollers and its API, and
-# a request thread gives the GIL up at each socket read and write: behind a busy thread each
-# handover waited up to 5 ms, so under bench/e2e.py's load a 4 ms call took ~70 ms while the
-# process used half a core. At 0.5 ms, POST p50 fell in 5 of 6 interleaved pairs of runs.
+# a request thread gives the GIL up at each socket read and write, then waits to get it back.
+# Under bench/e2e.py's load a 4 ms call took ~70 ms; a shorter interval is the likely remedy
+# for those waits, and it measured better: POST p50 fell in 5 of 6 interleaved pairs of runs
+# (38-67 ms against 54-76 ms, ranges that overlap).
 GIL_SWITCH_INTERVAL_S = 0.0005
 STOP_TIMEOUT_S = 15.0
 

@@ -1433,7 +1433,9 @@ def send_sqs_messages_without_every_attribute() -> None:
     """Gap (moto 5.2.5): SendMessage (and so every SNS delivery to a queue) reads one flag,
     ContentBasedDeduplication, from the queue's whole attribute map, and that map counts the
     visible, in-flight and delayed messages by walking every message in the queue once each:
-    a send costs a walk of the backlog, three times. Under bench/e2e.py's load (600 rides,
+    a send costs a walk of the backlog, three times. (A FIFO send still walks the queue once,
+    looking for a duplicate, and SendMessageBatch's own validation of FIFO entries still reads
+    the whole map: both are moto's, unchanged.) Under bench/e2e.py's load (600 rides,
     three queues with a backlog) it was 12% of the time the server held the GIL. While a send
     runs on a thread, its queue answers `attributes` with that flag alone, computed as moto
     computes it (present for FIFO queues only, booleans as "true"/"false"); every other caller,

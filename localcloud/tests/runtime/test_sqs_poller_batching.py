@@ -1,6 +1,6 @@
 """The SQS poller inside a batching window: messages that trickle in are gathered between
-receives, not fetched one ReceiveMessage each (each call costs localcloud's one server process
-as much as a full one), and none is left out of the batch."""
+receives, not fetched one ReceiveMessage each (most of a call's cost in localcloud's one server
+process is per call, not per message), and none is left out of the batch."""
 
 from __future__ import annotations
 
