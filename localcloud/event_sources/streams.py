@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
 import uuid
 from collections import deque
@@ -46,7 +47,16 @@ class ShardState:
     shard_id: str
     iterator: str | None
     buffer: list[dict[str, Any]] = field(default_factory=list)  # fetched, matched, not done
-    first_buffered_at: float | None = None
+    read_at: list[float] = field(default_factory=list)  # when each buffered record was read
+
+    def add(self, record: dict[str, Any], now: float) -> None:
+        self.buffer.append(record)
+        self.read_at.append(now)
+
+    def checkpoint(self, count: int) -> None:
+        """The first `count` buffered records are done (processed or given up)."""
+        del self.buffer[:count]
+        del self.read_at[:count]
 
 
 @dataclass
@@ -76,13 +86,16 @@ class StreamPoller(PollingLoop):
         self._next_shard_refresh = 0.0
 
     def poll_once(self) -> float:
-        """Every shard in turn, each strictly in order; new shards are looked for each second."""
+        """Every shard in turn, each strictly in order; new shards are looked for each second.
+        The next round comes after the poll interval, or sooner when a batching window closes."""
         if time.monotonic() >= self._next_shard_refresh:
             self._refresh_shards()
             self._next_shard_refresh = time.monotonic() + _SHARD_REFRESH_S
+        wait = _POLL_INTERVAL_S
         for shard in list(self._shards.values()):
             self._poll_shard(shard)
-        return _POLL_INTERVAL_S
+            wait = min(wait, self._window_left(shard))
+        return wait
 
     def _refresh_shards(self) -> None:
         # A shard that appears later (a reshard's child) is read from its start, as Lambda does.
@@ -97,27 +110,33 @@ class StreamPoller(PollingLoop):
         self.positioned = True
 
     def _poll_shard(self, shard: ShardState) -> None:
-        config = self._config
-        if shard.iterator and len(shard.buffer) < config.batch_size:
-            records, shard.iterator = self._source.read(shard.shard_id, shard.iterator)
-            for record in records:
-                if self._filter.matches(self._source.filter_view(record)):
-                    shard.buffer.append(record)
-        if not shard.buffer:
-            shard.first_buffered_at = None
-            return
-        now = time.monotonic()
-        if shard.first_buffered_at is None:
-            shard.first_buffered_at = now
-        window_open = now - shard.first_buffered_at < config.batching_window_s
-        if len(shard.buffer) < config.batch_size and window_open:
-            return
-        while shard.buffer and not self.stopping:
-            batch = shard.buffer[: config.batch_size]
-            done = self._deliver(shard, batch)
-            if not done:
+        self._read(shard)
+        while not self.stopping and self._window_left(shard) == 0:
+            batch = shard.buffer[: self._config.batch_size]
+            if not self._deliver(shard, batch):
                 return  # stopping: the undelivered records stay buffered for the next poller
-            shard.first_buffered_at = time.monotonic() if shard.buffer else None
+            # Records written while that batch ran join the next one at once: a batch that
+            # fills leaves without waiting for the next poll.
+            self._read(shard)
+
+    def _read(self, shard: ShardState) -> None:
+        if not shard.iterator or len(shard.buffer) >= self._config.batch_size:
+            return
+        records, shard.iterator = self._source.read(shard.shard_id, shard.iterator)
+        now = time.monotonic()
+        for record in records:
+            if self._filter.matches(self._source.filter_view(record)):
+                shard.add(record, now)
+
+    def _window_left(self, shard: ShardState) -> float:
+        """Seconds until the shard's next batch leaves: 0 when it is full or its batching window,
+        counted from the read of its first record, has closed; infinite with nothing to send."""
+        config = self._config
+        if not shard.buffer:
+            return math.inf
+        if len(shard.buffer) >= config.batch_size:
+            return 0.0
+        return max(0.0, shard.read_at[0] + config.batching_window_s - time.monotonic())
 
     def _deliver(self, shard: ShardState, batch: list[dict[str, Any]]) -> bool:
         """Process one batch to completion; returns False when stopped before the end."""
@@ -130,7 +149,7 @@ class StreamPoller(PollingLoop):
             expired = self._expired(attempt.records, config)
             if expired:
                 self._give_up(shard, attempt, config, None, "RecordAgeExceeded")
-                del shard.buffer[: len(attempt.records)]
+                shard.checkpoint(len(attempt.records))
                 pending.popleft()
                 continue
             result = self._invoke(config, attempt.records)
@@ -142,7 +161,7 @@ class StreamPoller(PollingLoop):
             attempt.invocations += 1
             still_failing = self._failing_records(config, attempt.records, result)
             processed = len(attempt.records) - len(still_failing)
-            del shard.buffer[:processed]  # checkpoint what succeeded
+            shard.checkpoint(processed)  # what succeeded
             if not still_failing:
                 pending.popleft()
                 continue
@@ -150,7 +169,7 @@ class StreamPoller(PollingLoop):
             attempt.retries += 1
             if 0 <= config.max_retry_attempts < attempt.retries:
                 self._give_up(shard, attempt, config, result, "RetryAttemptsExhausted")
-                del shard.buffer[: len(attempt.records)]
+                shard.checkpoint(len(attempt.records))
                 pending.popleft()
                 continue
             whole_batch_error = processed == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -343,11 +344,99 @@ def test_records_older_than_the_maximum_age_are_given_up_once_and_the_shard_move
     batch = record["DDBStreamBatchInfo"]
     assert (batch["startSequenceNumber"], batch["endSequenceNumber"]) == ("1", "2")
     assert batch["batchSize"] == 2
-    assert invoker.batches == []  # never processed
-    assert shard.buffer == []  # checkpointed past the expired batch
-
-    poller._poll_shard(shard)
-
+    # The expired records were never processed; the shard moved past them to the next read.
     assert invoker.batches == [["fresh"]]
-    assert len(sent) == 1
     assert shard.buffer == []
+
+
+# --- batching: what a batch holds and when it leaves (the poller on its own, with a clock) ------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+class _SlowInvoker(_FakeInvoker):
+    """Each invocation takes `duration_s` on the clock, as a function that runs a while."""
+
+    def __init__(self, clock: _Clock, duration_s: float) -> None:
+        super().__init__()
+        self._clock = clock
+        self._duration_s = duration_s
+
+    def invoke(self, function_arn: str, event: dict[str, Any]) -> InvocationResult:
+        self._clock.now += self._duration_s
+        return super().invoke(function_arn, event)
+
+
+def _records(first: int, count: int) -> list[dict[str, Any]]:
+    return [_raw_record(f"ride-{n}", n, age_s=0) for n in range(first, first + count)]
+
+
+def _windowed_poller(
+    monkeypatch: pytest.MonkeyPatch, fetches: list[list[dict[str, Any]]], invoke_s: float
+) -> tuple[stream_poller.StreamPoller, stream_poller.ShardState, _SlowInvoker, _Clock]:
+    clock = _Clock()
+    monkeypatch.setattr(stream_poller, "time", clock)
+    config = MappingConfig.from_api(
+        {
+            "UUID": "mapping-2",
+            "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:publisher",
+            "EventSourceArn": STREAM_ARN,
+            "BatchSize": 50,
+            "MaximumBatchingWindowInSeconds": 1,
+        }
+    )
+    invoker = _SlowInvoker(clock, invoke_s)
+    shard = stream_poller.ShardState("shard-1", iterator="iterator-1")
+    poller = stream_poller.StreamPoller(
+        config, _FakeClients(_FakeStreams(fetches)), invoker, {"shard-1": shard}
+    )
+    poller._next_shard_refresh = math.inf  # one known shard; no ListShards in these tests
+    return poller, shard, invoker, clock
+
+
+def test_records_written_while_a_batch_runs_fill_the_next_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN 96 records read at once, and 32 more written while the first batch runs
+    poller, shard, invoker, _ = _windowed_poller(
+        monkeypatch, [_records(0, 96), _records(96, 32)], invoke_s=0.7
+    )
+
+    # WHEN the shard is polled
+    poller.poll_once()
+
+    # THEN the second batch is full: the 46 left over and 4 of the records read after the first
+    # batch; the other 28 wait for their own window
+    assert [len(batch) for batch in invoker.batches] == [50, 50]
+    assert invoker.batches[1][-1] == "ride-99"
+    assert len(shard.buffer) == 28
+
+
+def test_a_batch_that_does_not_fill_leaves_when_its_window_closes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN 96 + 32 records as above: 28 are read just as the second batch starts
+    poller, shard, invoker, clock = _windowed_poller(
+        monkeypatch, [_records(0, 96), _records(96, 32)], invoke_s=0.7
+    )
+    poller.poll_once()
+    read_at = clock.now - 0.7  # the second batch's invocation took 0.7 s
+
+    # WHEN polled again 0.2 s before their window (counted from that read) closes
+    clock.now = read_at + 0.8
+    wait = poller.poll_once()
+
+    # THEN they still wait, and the next round comes when the window closes, not a poll later
+    assert len(invoker.batches) == 2
+    assert wait == pytest.approx(0.2)
+    clock.now += wait
+    poller.poll_once()
+    assert [len(batch) for batch in invoker.batches] == [50, 50, 28]
+    assert shard.buffer == []
+    assert shard.read_at == []
