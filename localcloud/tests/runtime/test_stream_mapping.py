@@ -377,9 +377,11 @@ def _records(first: int, count: int) -> list[dict[str, Any]]:
     return [_raw_record(f"ride-{n}", n, age_s=0) for n in range(first, first + count)]
 
 
-def _windowed_poller(
-    monkeypatch: pytest.MonkeyPatch, fetches: list[list[dict[str, Any]]], invoke_s: float
-) -> tuple[stream_poller.StreamPoller, stream_poller.ShardState, _SlowInvoker, _Clock]:
+def _polled_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[stream_poller.ShardState, stream_poller.StreamPoller, _SlowInvoker, _Clock]:
+    """A mapping (batch size 50, 1 s window) polled once: 96 records were there to read, and
+    32 more were written while its first batch ran (each invocation takes 0.7 s)."""
     clock = _Clock()
     monkeypatch.setattr(stream_poller, "time", clock)
     config = MappingConfig.from_api(
@@ -391,28 +393,22 @@ def _windowed_poller(
             "MaximumBatchingWindowInSeconds": 1,
         }
     )
-    invoker = _SlowInvoker(clock, invoke_s)
+    invoker = _SlowInvoker(clock, duration_s=0.7)
     shard = stream_poller.ShardState("shard-1", iterator="iterator-1")
-    poller = stream_poller.StreamPoller(
-        config, _FakeClients(_FakeStreams(fetches)), invoker, {"shard-1": shard}
-    )
+    streams = _FakeStreams([_records(0, 96), _records(96, 32)])
+    poller = stream_poller.StreamPoller(config, _FakeClients(streams), invoker, {"shard-1": shard})
     poller._next_shard_refresh = math.inf  # one known shard; no ListShards in these tests
-    return poller, shard, invoker, clock
+    poller.poll_once()
+    return shard, poller, invoker, clock
 
 
 def test_records_written_while_a_batch_runs_fill_the_next_batch(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # GIVEN 96 records read at once, and 32 more written while the first batch runs
-    poller, shard, invoker, _ = _windowed_poller(
-        monkeypatch, [_records(0, 96), _records(96, 32)], invoke_s=0.7
-    )
+    shard, _, invoker, _ = _polled_once(monkeypatch)
 
-    # WHEN the shard is polled
-    poller.poll_once()
-
-    # THEN the second batch is full: the 46 left over and 4 of the records read after the first
-    # batch; the other 28 wait for their own window
+    # The second batch is full: the 46 left over and 4 of the records read after the first
+    # batch; the other 28 wait for their own window.
     assert [len(batch) for batch in invoker.batches] == [50, 50]
     assert invoker.batches[1][-1] == "ride-99"
     assert len(shard.buffer) == 28
@@ -421,12 +417,9 @@ def test_records_written_while_a_batch_runs_fill_the_next_batch(
 def test_a_batch_that_does_not_fill_leaves_when_its_window_closes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # GIVEN 96 + 32 records as above: 28 are read just as the second batch starts
-    poller, shard, invoker, clock = _windowed_poller(
-        monkeypatch, [_records(0, 96), _records(96, 32)], invoke_s=0.7
-    )
-    poller.poll_once()
-    read_at = clock.now - 0.7  # the second batch's invocation took 0.7 s
+    # GIVEN 28 records read just as the second batch started, 0.7 s ago
+    shard, poller, invoker, clock = _polled_once(monkeypatch)
+    read_at = clock.now - 0.7
 
     # WHEN polled again 0.2 s before their window (counted from that read) closes
     clock.now = read_at + 0.8
