@@ -5,7 +5,8 @@ and EventBridge's data plane (localcloud.eventbridge) delivers matched and sched
 
 It lives in the same process as the moto server (it reads code zips and API definitions from
 moto's in-process backends) and talks to everything else through the public AWS APIs at
-`endpoint_url`. Typical use next to the server:
+`endpoint_url` (when localcloud.server runs that endpoint in this process, its calls skip the
+socket: localcloud.in_process). Typical use next to the server:
 
     runtime = Runtime(endpoint_url, state_dir=repo / ".localcloud").start()
     ...

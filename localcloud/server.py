@@ -27,7 +27,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from localcloud import patches
+from localcloud import in_process, patches
 from localcloud.env import configured_port, endpoint_url, local_env
 from localcloud.loopback import BIND_ADDRESS, LoopbackOnly, port_is_free
 
@@ -51,14 +51,20 @@ class _Server(ThreadedMotoServer):
 
     bind_error: OSError | None = None
 
+    def __init__(self, ip_address: str, port: int) -> None:
+        super().__init__(ip_address=ip_address, port=port, verbose=False)
+        # moto's application, wrapped: foreign Host or Origin headers are answered 403 before
+        # moto (or its CORS, which echoes any Origin) sees them. localcloud's own clients call
+        # it in-process (localcloud.in_process), everybody else over the socket.
+        self.app = LoopbackOnly(DomainDispatcherApplication(create_backend_app))
+
     def _server_entry(self) -> None:
-        # moto's own entry, with its application wrapped: foreign Host or Origin headers are
-        # answered 403 before moto (or its CORS, which echoes any Origin) sees them.
+        # moto's own entry, serving the wrapped application.
         try:
             self._server = make_server(
                 self._ip_address,
                 self._port,
-                LoopbackOnly(DomainDispatcherApplication(create_backend_app)),
+                self.app,
                 True,
                 request_handler=MotoRequestHandler,
             )
@@ -93,6 +99,7 @@ class LocalCloud:
         moto_api_backend.reset()
 
     def stop(self) -> None:
+        in_process.stop_serving(self.endpoint_url)
         self._server.stop()
 
     def __enter__(self) -> LocalCloud:
@@ -112,7 +119,7 @@ def start(port: int = 4566, *, reset: bool = True) -> LocalCloud:
     patches.apply_all()
     # werkzeug logs every request at INFO on stderr; that drowns the output of sam and pytest.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = _Server(ip_address=BIND_ADDRESS, port=port, verbose=False)
+    server = _Server(BIND_ADDRESS, port)
     server.start()
     if server.bind_error is not None:
         if server.bind_error.errno == errno.EADDRINUSE:
@@ -120,6 +127,7 @@ def start(port: int = 4566, *, reset: bool = True) -> LocalCloud:
         raise server.bind_error
     _, bound_port = server.get_host_and_port()
     cloud = LocalCloud(port=bound_port, _server=server)
+    in_process.serve(cloud.endpoint_url, server.app)
     if reset:
         cloud.reset()
     return cloud

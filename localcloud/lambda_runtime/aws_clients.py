@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from localcloud import in_process
 from localcloud.lambda_runtime.environment import AwsTarget
 
 # Localcloud calls are local and quick; fail fast and let the poller loop retry instead.
@@ -39,12 +40,15 @@ class ClientFactory:
         key = (service, region or self.default_region)
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = self._session.client(
+                client = self._session.client(
                     service,
                     region_name=key[1],
                     endpoint_url=self._target.endpoint_url,
                     config=_CONFIG,
                 )
+                # No socket when that endpoint is a moto server in this very process.
+                in_process.route_client(client, self._target.endpoint_url)
+                self._clients[key] = client
             return self._clients[key]
 
     def send_to_queue(self, queue_arn: str, body: str, **extra: Any) -> None:
